@@ -1,0 +1,77 @@
+// The audit log: JSON Lines, appended, one event per line. Writing is fire-and-forget: a full
+// disk, a missing directory or a slow device costs audit lines (and one stderr warning), never
+// the relay. Memory is bounded: while more than MAX_BACKLOG bytes wait to be written, events
+// are dropped and counted.
+import { createWriteStream, mkdirSync, type WriteStream } from "node:fs";
+import { homedir } from "node:os";
+import { dirname, join } from "node:path";
+import envPaths from "env-paths";
+
+export type AuditEventName = "start" | "call" | "stop" | "reload" | "error";
+
+export interface AuditEvent {
+  event: AuditEventName;
+  [field: string]: unknown;
+}
+
+export interface AuditLog {
+  readonly path: string | undefined;
+  write(event: AuditEvent): void;
+  close(): Promise<void>;
+}
+
+const MAX_BACKLOG = 8 * 1024 * 1024;
+
+/** $XDG_STATE_HOME/mcpgate/audit.jsonl on Linux, ~/Library/Logs/mcpgate on macOS, %LOCALAPPDATA%\mcpgate\Log on Windows. */
+export function defaultAuditPath(): string {
+  try {
+    return join(envPaths("mcpgate", { suffix: "" }).log, "audit.jsonl");
+  } catch {
+    return join(homedir(), ".mcpgate", "audit.jsonl");
+  }
+}
+
+export const noAudit: AuditLog = { path: undefined, write() {}, close: async () => {} };
+
+export function openAuditLog(target: string, session: string, warn: (message: string) => void): AuditLog {
+  let stream: NodeJS.WritableStream & { writableLength: number };
+  let fileStream: WriteStream | undefined;
+  if (target === "-") {
+    stream = process.stderr;
+  } else {
+    try {
+      mkdirSync(dirname(target), { recursive: true, mode: 0o700 });
+    } catch {
+      // createWriteStream reports the real problem below.
+    }
+    fileStream = createWriteStream(target, { flags: "a", mode: 0o600 });
+    stream = fileStream;
+  }
+  let broken = false;
+  let dropped = 0;
+  fileStream?.on("error", (error: NodeJS.ErrnoException) => {
+    if (!broken) warn(`audit log ${target} cannot be written (${error.code ?? error.message}); audit disabled for this session`);
+    broken = true;
+  });
+
+  return {
+    path: target === "-" ? undefined : target,
+    write(event) {
+      if (broken) return;
+      if (stream.writableLength > MAX_BACKLOG) {
+        if (dropped++ === 0) warn(`audit log ${target} is not keeping up; dropping events`);
+        return;
+      }
+      const line = JSON.stringify({ ts: new Date().toISOString(), session, ...event, ...(dropped > 0 ? { dropped_before: dropped } : {}) });
+      dropped = 0;
+      stream.write(`${line}\n`);
+    },
+    close() {
+      if (fileStream === undefined || broken) return Promise.resolve();
+      return new Promise((resolve) => {
+        fileStream.end(() => resolve());
+        fileStream.once("error", () => resolve());
+      });
+    },
+  };
+}

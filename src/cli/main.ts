@@ -1,0 +1,59 @@
+// Command-line wiring. Everything after the first "--" is the server's argv, untouched by
+// option parsing, so server flags can never be mistaken for ours.
+import { Command, CommanderError, Option } from "commander";
+import { check } from "./check.ts";
+import { wrap, type WrapOptions } from "./wrap.ts";
+
+declare const MCPGATE_VERSION: string;
+const version = typeof MCPGATE_VERSION === "string" ? MCPGATE_VERSION : "0.0.0-dev";
+
+export async function main(argv: string[]): Promise<number> {
+  const separator = argv.indexOf("--");
+  const ours = separator === -1 ? argv : argv.slice(0, separator);
+  const server = separator === -1 ? [] : argv.slice(separator + 1);
+  let result: Promise<number> | number = 0;
+
+  const program = new Command("mcpgate")
+    .description("A policy gateway for MCP servers: checks every tools/call against a policy file before the server sees it.")
+    .usage("--policy FILE [options] -- COMMAND [ARGS...]")
+    .version(version, "-V, --version")
+    .option("-p, --policy <file>", "policy file, YAML or JSON (default: $MCPGATE_POLICY)")
+    .option("--audit <file>", 'append audit events (JSON Lines) to FILE; "-" for stderr (default: the user state directory)')
+    .option("--no-audit", "write no audit log")
+    .option("--dry-run", 'judge every call and log "would deny", but forward all of them')
+    .option("-v, --verbose", "log every decision and lifecycle step to stderr")
+    .addHelpText(
+      "after",
+      `
+Examples:
+  mcpgate --policy policy.yaml -- npx -y bash-mcp
+  mcpgate check policy.yaml
+
+In an MCP client config (Claude Desktop, Cursor, VS Code, Claude Code):
+  "command": "npx",
+  "args": ["-y", "mcpgate", "--policy", "/abs/path/policy.yaml", "--", "npx", "-y", "bash-mcp"]`,
+    )
+    .exitOverride()
+    .action((options: WrapOptions) => {
+      result = wrap(server, options, version);
+    });
+
+  program
+    .command("check")
+    .description("validate a policy file; exit 0 if valid, 1 if not")
+    .argument("[file]", "policy file (default: $MCPGATE_POLICY)")
+    .action((file: string | undefined) => {
+      result = check(file);
+    });
+
+  for (const command of program.commands) command.exitOverride();
+  program.addOption(new Option("--no-color", "no colours on stderr").hideHelp());
+
+  try {
+    await program.parseAsync(ours, { from: "user" });
+  } catch (error) {
+    if (error instanceof CommanderError) return error.exitCode === 0 ? 0 : 2;
+    throw error;
+  }
+  return result;
+}

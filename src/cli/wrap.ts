@@ -1,0 +1,50 @@
+// `mcpgate --policy FILE -- COMMAND [ARGS...]`: the main job.
+import { randomUUID } from "node:crypto";
+import { defaultAuditPath, noAudit, openAuditLog, type AuditLog } from "../audit/log.ts";
+import { startGateway } from "../relay/gateway.ts";
+import { printError, stderrLogger } from "./log.ts";
+import { loadOrReport, NO_POLICY_HELP, resolvePolicyPath } from "./policy.ts";
+
+export interface WrapOptions {
+  policy?: string;
+  /** A path, "-" for stderr, false for none, undefined for the default location. */
+  audit?: string | false;
+  dryRun?: boolean;
+  verbose?: boolean;
+}
+
+export const EXIT_USAGE = 2;
+export const EXIT_INVALID_POLICY = 1;
+
+export async function wrap(server: string[], options: WrapOptions, version: string): Promise<number> {
+  const policyPath = resolvePolicyPath(options.policy);
+  if (policyPath === undefined) {
+    printError(NO_POLICY_HELP);
+    return EXIT_USAGE;
+  }
+  const policy = loadOrReport(policyPath);
+  if (policy === undefined) return EXIT_INVALID_POLICY;
+  const [command, ...args] = server;
+  if (command === undefined || command === "") {
+    printError("no server command: usage is mcpgate --policy FILE -- COMMAND [ARGS...]");
+    return EXIT_USAGE;
+  }
+
+  const log = stderrLogger(options.verbose === true);
+  const session = randomUUID();
+  let audit: AuditLog = noAudit;
+  if (options.audit !== false) audit = openAuditLog(options.audit ?? defaultAuditPath(), session, log.warn);
+  audit.write({ event: "start", version, policy: policyPath, server: server, dry_run: options.dryRun === true });
+  log.info(`session ${session}: policy ${policyPath}${audit.path ? `, audit ${audit.path}` : ""}`);
+
+  const gateway = startGateway({ command, args, policy, audit, log, dryRun: options.dryRun === true });
+  const onSignal = (signal: NodeJS.Signals): void => gateway.shutdown(`received ${signal}`);
+  const signals: NodeJS.Signals[] = ["SIGINT", "SIGTERM", "SIGHUP"];
+  for (const signal of signals) process.on(signal, onSignal);
+
+  const code = await gateway.exited;
+  for (const signal of signals) process.off(signal, onSignal);
+  audit.write({ event: "stop", exit_code: code });
+  await audit.close();
+  return code;
+}

@@ -1,0 +1,118 @@
+// Turns a validated policy document into plain data and matchers, once, at load. The hot path
+// (decide.ts) touches only this compiled form.
+import picomatch from "picomatch";
+import { parseWindow } from "./duration.ts";
+import type { LimitObject, PolicyDocument } from "./schema.ts";
+
+export type Action = "allow" | "deny" | "approve";
+
+export interface CompiledLimit {
+  /** Where it came from, e.g. "tools.run.limits[0]". */
+  rule: string;
+  /** The counter it counts on: shared by name, else its own. */
+  counter: string;
+  window: string;
+  windowMs: number;
+  max: number;
+  message?: string;
+}
+
+export interface CompiledEntry {
+  /** The key as written: a tool name or a glob. */
+  key: string;
+  rule: string;
+  action: Action;
+  reason?: string;
+  limits: CompiledLimit[];
+}
+
+export interface CounterSpec {
+  capacity: number;
+  horizonMs: number;
+}
+
+export interface CompiledPolicy {
+  defaultEffect: "allow" | "deny";
+  allToolsLimits: CompiledLimit[];
+  includeArgs: boolean;
+  counters: Map<string, CounterSpec>;
+  entryCount: number;
+  /** Whether any tool is hidden, so tools/list responses need filtering at all. */
+  hides: boolean;
+  /** The hide rule that hides `tool` ("hide[2]"), if any. */
+  hiddenBy(tool: string): string | undefined;
+  /** The entry for `tool`: an exact name wins, else the first matching glob in file order. */
+  entryFor(tool: string): CompiledEntry | undefined;
+}
+
+const GLOB_OPTIONS = { bash: true, dot: true } as const;
+/** Lookups are cached per tool name; a client inventing names cannot grow the cache past this. */
+const CACHE_LIMIT = 10_000;
+
+export function isGlob(pattern: string): boolean {
+  return picomatch.scan(pattern).isGlob;
+}
+
+/** Exact names in a Map (safe for "__proto__"), globs tried in order, results cached. */
+function makeMatcher<T>(items: Array<[pattern: string, value: T]>): (name: string) => T | undefined {
+  const exact = new Map<string, T>();
+  const globs: Array<[test: (name: string) => boolean, value: T]> = [];
+  for (const [pattern, value] of items) {
+    if (!exact.has(pattern)) exact.set(pattern, value);
+    if (isGlob(pattern)) globs.push([picomatch(pattern, GLOB_OPTIONS), value]);
+  }
+  if (globs.length === 0) return (name) => exact.get(name);
+  const cache = new Map<string, T | undefined>();
+  return (name) => {
+    const hit = exact.get(name);
+    if (hit !== undefined) return hit;
+    if (cache.has(name)) return cache.get(name);
+    let found: T | undefined;
+    for (const [test, value] of globs) {
+      if (test(name)) {
+        found = value;
+        break;
+      }
+    }
+    if (cache.size >= CACHE_LIMIT) cache.clear();
+    cache.set(name, found);
+    return found;
+  };
+}
+
+export function compilePolicy(doc: PolicyDocument): CompiledPolicy {
+  const counters = new Map<string, CounterSpec>();
+  const compileLimits = (limits: LimitObject[] | undefined, at: string): CompiledLimit[] =>
+    (limits ?? []).map((limit, index) => {
+      const rule = `${at}.limits[${index}]`;
+      const counter = limit.counter === undefined ? rule : `counter:${limit.counter}`;
+      const windowMs = parseWindow(limit.window)!;
+      const spec = counters.get(counter);
+      counters.set(counter, {
+        capacity: Math.max(spec?.capacity ?? 0, limit.max),
+        horizonMs: Math.max(spec?.horizonMs ?? 0, windowMs),
+      });
+      const compiled: CompiledLimit = { rule, counter, window: limit.window, windowMs, max: limit.max };
+      if (limit.message !== undefined) compiled.message = limit.message;
+      return compiled;
+    });
+
+  const entries: Array<[string, CompiledEntry]> = doc.tools.map(([key, entry]) => {
+    const rule = `tools.${key}`;
+    const compiled: CompiledEntry = { key, rule, action: entry.action ?? "allow", limits: compileLimits(entry.limits, rule) };
+    if (entry.reason !== undefined) compiled.reason = entry.reason;
+    return [key, compiled];
+  });
+  const hidden = makeMatcher((doc.hide ?? []).map((pattern, index): [string, string] => [pattern, `hide[${index}]`]));
+
+  return {
+    defaultEffect: doc.default,
+    allToolsLimits: compileLimits(doc.all_tools?.limits, "all_tools"),
+    includeArgs: doc.audit?.include_args === true,
+    counters,
+    entryCount: entries.length,
+    hides: (doc.hide ?? []).length > 0,
+    hiddenBy: hidden,
+    entryFor: makeMatcher(entries),
+  };
+}

@@ -1,0 +1,127 @@
+// Reads a policy file (YAML or JSON: one parser, so both get positions) and validates it.
+// Every problem is reported, sorted by position, as "FILE:LINE:COL: path: message".
+import { readFileSync } from "node:fs";
+import { isMap, isScalar, LineCounter, parseDocument, type Document, type Node } from "yaml";
+import { entrySchema, issueMessage, policySchema, describe, type EntryDocument, type PolicyDocument } from "./schema.ts";
+
+export interface Problem {
+  line: number;
+  col: number;
+  path: string;
+  message: string;
+}
+
+export type LoadResult = { ok: true; policy: PolicyDocument } | { ok: false; problems: Problem[] };
+
+type PathKey = string | number;
+
+export function formatProblem(file: string, problem: Problem): string {
+  const where = problem.path === "" ? "" : `${problem.path}: `;
+  return `${file}:${problem.line}:${problem.col}: ${where}${problem.message}`;
+}
+
+/** "tools.run.limits[0].window" */
+export function formatPath(path: readonly PathKey[]): string {
+  let text = "";
+  for (const key of path) {
+    if (typeof key === "number") text += `[${key}]`;
+    else text += text === "" ? key : `.${key}`;
+  }
+  return text;
+}
+
+export function loadPolicyFile(file: string): LoadResult {
+  let source: string;
+  try {
+    source = readFileSync(file, "utf8");
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    const why = code === "ENOENT" ? "no such file" : code === "EISDIR" ? "is a directory" : (error as Error).message;
+    return { ok: false, problems: [{ line: 1, col: 1, path: "", message: `cannot read policy: ${why}` }] };
+  }
+  return parsePolicy(source);
+}
+
+export function parsePolicy(source: string): LoadResult {
+  const lines = new LineCounter();
+  const doc = parseDocument(source, { lineCounter: lines, uniqueKeys: true, prettyErrors: false });
+  const at = (offset: number): { line: number; col: number } => lines.linePos(offset);
+
+  if (doc.errors.length > 0) {
+    const problems = doc.errors.map((error) => ({
+      ...at(error.pos[0]),
+      path: "",
+      message: error.message.replace(/ at line \d+, column \d+[\s\S]*$/, ""),
+    }));
+    return { ok: false, problems };
+  }
+  if (doc.contents === null) return { ok: false, problems: [{ line: 1, col: 1, path: "", message: "the policy is empty" }] };
+
+  const raw: unknown = doc.toJS({ maxAliasCount: 100 });
+  const problems: Problem[] = [];
+  const report = (path: PathKey[], message: string, onKey = false): void => {
+    problems.push({ ...at(offsetOf(doc, path, onKey)), path: formatPath(path), message });
+  };
+
+  const top = policySchema.safeParse(raw, { reportInput: true });
+  if (!top.success) {
+    for (const issue of top.error.issues) {
+      const path = issue.path as PathKey[];
+      if (issue.code === "unrecognized_keys") {
+        for (const key of issue.keys) report([...path, key], `unknown key "${key}"`, true);
+      } else {
+        report(path, issueMessage(issue));
+      }
+    }
+  }
+
+  const tools: Array<[string, EntryDocument]> = [];
+  const rawTools = (raw as { tools?: unknown } | null)?.tools;
+  if (rawTools !== undefined && rawTools !== null) {
+    if (typeof rawTools !== "object" || Array.isArray(rawTools)) {
+      report(["tools"], `expected a mapping of tool names to entries, got ${describe(rawTools)}`);
+    } else {
+      for (const [name, value] of Object.entries(rawTools)) {
+        const entry = entrySchema.safeParse(value ?? {}, { reportInput: true });
+        if (entry.success) {
+          tools.push([name, entry.data]);
+          continue;
+        }
+        for (const issue of entry.error.issues) {
+          const path = ["tools", name, ...(issue.path as PathKey[])];
+          if (issue.code === "unrecognized_keys") {
+            for (const key of issue.keys) report([...path, key], `unknown key "${key}"`, true);
+          } else {
+            report(path, issueMessage(issue));
+          }
+        }
+      }
+    }
+  }
+
+  if (problems.length > 0 || !top.success) {
+    problems.sort((a, b) => a.line - b.line || a.col - b.col);
+    return { ok: false, problems };
+  }
+  return { ok: true, policy: { ...top.data, tools } };
+}
+
+/** Source offset of the node at `path` (or of its key), falling back to the nearest ancestor. */
+function offsetOf(doc: Document, path: PathKey[], onKey: boolean): number {
+  for (let depth = path.length; depth >= 0; depth--) {
+    const prefix = path.slice(0, depth);
+    if (onKey && depth === path.length && depth > 0) {
+      const parent = prefix.length === 1 ? doc.contents : doc.getIn(prefix.slice(0, -1), true);
+      if (isMap(parent)) {
+        const last = prefix[prefix.length - 1];
+        const pair = parent.items.find((item) => isScalar(item.key) && String(item.key.value) === String(last));
+        const range = (pair?.key as Node | undefined)?.range;
+        if (range) return range[0];
+      }
+      continue;
+    }
+    const node = depth === 0 ? doc.contents : (doc.getIn(prefix, true) as Node | undefined);
+    if (node && typeof node === "object" && "range" in node && node.range) return node.range[0];
+  }
+  return 0;
+}

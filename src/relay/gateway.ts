@@ -1,0 +1,175 @@
+// The wrapped server's process and the two byte pumps around the router. Both directions
+// respect backpressure: when a destination's buffer is full, its source is paused until
+// 'drain', so a slow reader holds bytes in the kernel's pipe, not in our memory.
+import type { ChildProcess } from "node:child_process";
+import { constants } from "node:os";
+import type { Readable, Writable } from "node:stream";
+import spawn from "cross-spawn";
+import type { AuditLog } from "../audit/log.ts";
+import { Counters } from "../limits/counters.ts";
+import type { CompiledPolicy } from "../policy/compile.ts";
+import { LineSplitter } from "../wire/framing.ts";
+import { NULL_ID } from "../wire/message.ts";
+import { errorReply, INVALID_REQUEST } from "../wire/reply.ts";
+import { Router, type Logger } from "./router.ts";
+
+export interface GatewayOptions {
+  command: string;
+  args: string[];
+  policy: CompiledPolicy;
+  audit: AuditLog;
+  log: Logger;
+  dryRun?: boolean;
+  stdin?: Readable;
+  stdout?: Writable;
+  /** How long the server gets after its stdin closes, and again after SIGTERM. */
+  graceMs?: number;
+  now?: () => number;
+}
+
+export interface Gateway {
+  /** Resolves with the exit code: the server's, 128+signal if it was killed, 127 if it never started. */
+  exited: Promise<number>;
+  /** Closes the server's stdin, then SIGTERM, then SIGKILL, each after the grace period. */
+  shutdown(why: string): void;
+}
+
+const EXIT_NOT_STARTED = 127;
+
+/** Pipes `bytes` to `to`; pauses `from` until `to` drains when its buffer is full. */
+function writer(to: Writable, from: Readable): (bytes: Buffer) => void {
+  let waiting = false;
+  const resume = (): void => {
+    waiting = false;
+    from.resume();
+  };
+  return (bytes) => {
+    if (to.destroyed || to.writableEnded) return;
+    if (!to.write(bytes) && !waiting) {
+      waiting = true;
+      from.pause();
+      to.once("drain", resume);
+    }
+  };
+}
+
+function exitCode(code: number | null, signal: NodeJS.Signals | null): number {
+  if (code !== null) return code;
+  const number = signal === null ? undefined : constants.signals[signal];
+  return number === undefined ? 1 : 128 + number;
+}
+
+export function startGateway(options: GatewayOptions): Gateway {
+  const stdin = options.stdin ?? process.stdin;
+  const stdout = options.stdout ?? process.stdout;
+  const graceMs = options.graceMs ?? 2_000;
+  const now = options.now ?? ((): number => performance.now());
+  const { log, audit } = options;
+
+  let resolveExit!: (code: number) => void;
+  const exited = new Promise<number>((resolve) => (resolveExit = resolve));
+
+  let child: ChildProcess;
+  try {
+    child = spawn(options.command, options.args, { stdio: ["pipe", "pipe", "inherit"], windowsHide: true });
+  } catch (error) {
+    log.warn(`cannot start the MCP server ${JSON.stringify(options.command)}: ${(error as Error).message}`);
+    resolveExit(EXIT_NOT_STARTED);
+    return { exited, shutdown() {} };
+  }
+  const childIn = child.stdin!;
+  const childOut = child.stdout!;
+
+  const router = new Router({
+    policy: options.policy,
+    counters: new Counters(options.policy.counters),
+    toServer: writer(childIn, stdin),
+    toClient: writer(stdout, childOut),
+    audit,
+    log,
+    now,
+    dryRun: options.dryRun ?? false,
+  });
+
+  const fromClient = new LineSplitter({
+    line: (bytes) => router.fromClient(bytes),
+    oversize: (bytes) => {
+      log.warn(`client sent a message of ${bytes} bytes, over the limit; dropped`);
+      stdout.write(errorReply(NULL_ID, INVALID_REQUEST, `mcpgate: message of ${bytes} bytes is over the limit and was dropped`));
+    },
+  });
+  const fromServer = new LineSplitter({
+    line: (bytes) => router.fromServer(bytes),
+    oversize: (bytes) => log.warn(`server sent a message of ${bytes} bytes, over the limit; dropped`),
+  });
+
+  // Writes made while one chunk is routed go out together (one writev, not one write each).
+  stdin.on("data", (chunk: Buffer) => {
+    childIn.cork();
+    fromClient.push(chunk);
+    childIn.uncork();
+  });
+  childOut.on("data", (chunk: Buffer) => {
+    stdout.cork();
+    fromServer.push(chunk);
+    stdout.uncork();
+  });
+  childOut.on("end", () => fromServer.end());
+
+  let stopping = false;
+  const timers: NodeJS.Timeout[] = [];
+  const shutdown = (why: string): void => {
+    if (stopping) return;
+    stopping = true;
+    log.info(`${why}; stopping the server`);
+    childIn.end();
+    timers.push(
+      setTimeout(() => {
+        child.kill("SIGTERM");
+        timers.push(setTimeout(() => child.kill("SIGKILL"), graceMs));
+      }, graceMs),
+    );
+  };
+
+  stdin.on("end", () => {
+    fromClient.end();
+    shutdown("the client closed its input");
+  });
+  stdin.on("error", () => shutdown("the client's input failed"));
+  stdout.on("error", (error: NodeJS.ErrnoException) => {
+    // EPIPE: the client is gone. Nobody is left to answer; stop the server.
+    stdin.pause();
+    shutdown(`the client stopped reading (${error.code ?? error.message})`);
+  });
+  childIn.on("error", (error: NodeJS.ErrnoException) => {
+    // The server closed its stdin or died; its exit is handled below.
+    log.info(`server input closed (${error.code ?? error.message})`);
+  });
+
+  let started = false;
+  child.on("spawn", () => {
+    started = true;
+  });
+  child.on("error", (error: NodeJS.ErrnoException) => {
+    if (started) {
+      log.warn(`MCP server process error: ${error.message}`);
+      return;
+    }
+    const why = error.code === "ENOENT" ? "command not found" : error.code === "EACCES" ? "permission denied (not executable?)" : error.message;
+    log.warn(`cannot start the MCP server ${JSON.stringify(options.command)}: ${why} (PATH=${process.env.PATH ?? ""})`);
+    stdin.pause();
+    resolveExit(EXIT_NOT_STARTED);
+  });
+  child.on("close", (code, signal) => {
+    if (!started) return;
+    for (const timer of timers) clearTimeout(timer);
+    fromServer.end();
+    const description = code !== null ? `exited with code ${code}` : `was killed by ${signal}`;
+    if (!stopping) log.warn(`the MCP server ${description}`);
+    router.serverExited(description);
+    stdin.pause();
+    resolveExit(exitCode(code, signal));
+  });
+
+  return { exited, shutdown };
+}

@@ -1,0 +1,97 @@
+// Newline framing over raw bytes. Lines are yielded as Buffers that still end in their "\n"
+// (and "\r\n" if the peer sent one), so forwarding a line forwards exactly the bytes received.
+// Cost is linear in the input: a partial line is kept as a list of chunks and joined once,
+// when its newline arrives — never re-concatenated per chunk.
+
+/** Largest line the gateway will hold in memory (1 GiB). Longer lines are dropped whole. */
+export const MAX_LINE_BYTES = 1024 * 1024 * 1024;
+
+const NEWLINE = 0x0a;
+
+export interface LineSink {
+  /** A complete line, terminator included (absent only for a final unterminated line at end). */
+  line(bytes: Buffer): void;
+  /** A line longer than the limit was discarded; `bytes` is how many were dropped. */
+  oversize(bytes: number): void;
+}
+
+export class LineSplitter {
+  readonly #sink: LineSink;
+  readonly #maxLineBytes: number;
+  #pending: Buffer[] = [];
+  #pendingBytes = 0;
+  #discarding = false;
+
+  constructor(sink: LineSink, maxLineBytes = MAX_LINE_BYTES) {
+    this.#sink = sink;
+    this.#maxLineBytes = maxLineBytes;
+  }
+
+  push(chunk: Buffer): void {
+    let start = 0;
+    let newline = chunk.indexOf(NEWLINE);
+    while (newline !== -1) {
+      const end = newline + 1;
+      if (this.#discarding) {
+        this.#sink.oversize(this.#pendingBytes + end - start);
+        this.#discarding = false;
+        this.#pendingBytes = 0;
+      } else if (this.#pending.length === 0) {
+        this.#emit(chunk.subarray(start, end));
+      } else {
+        this.#pending.push(chunk.subarray(start, end));
+        const line = Buffer.concat(this.#pending, this.#pendingBytes + end - start);
+        this.#pending = [];
+        this.#pendingBytes = 0;
+        this.#emit(line);
+      }
+      start = end;
+      newline = chunk.indexOf(NEWLINE, start);
+    }
+    if (start < chunk.length) this.#hold(chunk.subarray(start));
+  }
+
+  /** The stream ended: a final line without a newline is still a line. */
+  end(): void {
+    if (this.#discarding) {
+      this.#sink.oversize(this.#pendingBytes);
+    } else if (this.#pendingBytes > 0) {
+      this.#emit(Buffer.concat(this.#pending, this.#pendingBytes));
+    }
+    this.#pending = [];
+    this.#pendingBytes = 0;
+    this.#discarding = false;
+  }
+
+  /** Bytes held for an unfinished line. */
+  get buffered(): number {
+    return this.#discarding ? 0 : this.#pendingBytes;
+  }
+
+  #hold(rest: Buffer): void {
+    this.#pendingBytes += rest.length;
+    if (this.#discarding) return;
+    if (this.#pendingBytes > this.#maxLineBytes) {
+      this.#pending = [];
+      this.#discarding = true;
+      return;
+    }
+    this.#pending.push(rest);
+  }
+
+  #emit(line: Buffer): void {
+    if (line.length > this.#maxLineBytes) {
+      this.#sink.oversize(line.length);
+      return;
+    }
+    this.#sink.line(line);
+  }
+}
+
+/** The line's content without its "\n" or "\r\n". */
+export function stripTerminator(line: Buffer): Buffer {
+  let end = line.length;
+  if (end > 0 && line[end - 1] === NEWLINE) end--;
+  if (end > 0 && line[end - 1] === 0x0d) end--;
+  return end === line.length ? line : line.subarray(0, end);
+}

@@ -1,0 +1,80 @@
+// JSON-RPC classification of one scanned message. Only the few members needed to route it
+// (method, id, and whether it carries result/error) are decoded; the rest stays as bytes.
+import { scanJson, type Span } from "./scan.ts";
+
+/** A request id as the peer wrote it (`raw`, echoed back verbatim) and a key that matches it
+ * however the other side re-serializes it ("1.0" and "1" are the same number). */
+export interface Id {
+  raw: string;
+  key: string;
+}
+
+export type Message =
+  | { kind: "request"; id: Id; method: string; members: Span[] }
+  | { kind: "notification"; method: string; members: Span[] }
+  | { kind: "response"; id: Id; isError: boolean; members: Span[] }
+  | { kind: "invalid"; reason: string; id: Id | null };
+
+export const NULL_ID: Id = { raw: "null", key: "null" };
+
+export function member(members: Span[], key: string): Span | undefined {
+  for (const span of members) if (span.key === key) return span;
+  return undefined;
+}
+
+export function decodeSpan(buf: Buffer, span: Span): unknown {
+  return JSON.parse(buf.toString("utf8", span.start, span.end));
+}
+
+function idFrom(buf: Buffer, span: Span): Id | undefined {
+  const raw = buf.toString("utf8", span.start, span.end);
+  let value: unknown;
+  try {
+    value = JSON.parse(raw);
+  } catch {
+    return undefined;
+  }
+  if (typeof value === "string") return { raw, key: `s${value}` };
+  if (typeof value === "number") return { raw, key: `n${value}` };
+  if (value === null) return NULL_ID;
+  return undefined;
+}
+
+/** Classifies the JSON object spanning `members` of `buf`. */
+export function classify(buf: Buffer, members: Span[]): Message {
+  const seen = new Set<string>();
+  for (const span of members) {
+    if (seen.has(span.key!)) {
+      const idSpan = member(members, "id");
+      return { kind: "invalid", reason: `duplicate member "${span.key}"`, id: (idSpan && idFrom(buf, idSpan)) ?? null };
+    }
+    seen.add(span.key!);
+  }
+  const idSpan = member(members, "id");
+  const id = idSpan === undefined ? undefined : idFrom(buf, idSpan);
+  if (idSpan !== undefined && id === undefined) {
+    return { kind: "invalid", reason: "id must be a string, a number or null", id: null };
+  }
+  const methodSpan = member(members, "method");
+  if (methodSpan !== undefined) {
+    let method: unknown;
+    try {
+      method = decodeSpan(buf, methodSpan);
+    } catch {
+      method = undefined;
+    }
+    if (typeof method !== "string") return { kind: "invalid", reason: "method must be a string", id: id ?? null };
+    return id === undefined ? { kind: "notification", method, members } : { kind: "request", id, method, members };
+  }
+  const hasResult = member(members, "result") !== undefined;
+  const hasError = member(members, "error") !== undefined;
+  if (id !== undefined && hasResult !== hasError) return { kind: "response", id, isError: hasError, members };
+  return { kind: "invalid", reason: "not a JSON-RPC request, notification or response", id: id ?? null };
+}
+
+/** Scans and classifies one element of a batch, given as its own bytes. */
+export function classifyElement(element: Buffer): Message {
+  const scan = scanJson(element);
+  if (!scan.ok || scan.type !== "object") return { kind: "invalid", reason: "batch element is not an object", id: null };
+  return classify(element, scan.members);
+}
