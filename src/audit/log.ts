@@ -31,6 +31,22 @@ export function defaultAuditPath(): string {
   }
 }
 
+/**
+ * mkdir -p, bounded. Node's own recursive mkdirSync never returns for some paths (under /proc
+ * it spins on ENOENT), and an audit directory must never hang the gateway.
+ */
+function ensureDir(dir: string, depth = 0): void {
+  try {
+    mkdirSync(dir, { mode: 0o700 });
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === "EEXIST") return;
+    if (code !== "ENOENT" || depth > 64 || dirname(dir) === dir) throw error;
+    ensureDir(dirname(dir), depth + 1);
+    mkdirSync(dir, { mode: 0o700 });
+  }
+}
+
 export const noAudit: AuditLog = { path: undefined, write() {}, close: async () => {} };
 
 export function openAuditLog(target: string, session: string, warn: (message: string) => void): AuditLog {
@@ -40,7 +56,7 @@ export function openAuditLog(target: string, session: string, warn: (message: st
     stream = process.stderr;
   } else {
     try {
-      mkdirSync(dirname(target), { recursive: true, mode: 0o700 });
+      ensureDir(dirname(target));
     } catch {
       // createWriteStream reports the real problem below.
     }

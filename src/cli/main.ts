@@ -1,11 +1,17 @@
 // Command-line wiring. Everything after the first "--" is the server's argv, untouched by
 // option parsing, so server flags can never be mistaken for ours.
-import { Command, CommanderError, Option } from "commander";
+import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
 import { check } from "./check.ts";
 import { wrap, type WrapOptions } from "./wrap.ts";
 
 declare const MCPGATE_VERSION: string;
 const version = typeof MCPGATE_VERSION === "string" ? MCPGATE_VERSION : "0.0.0-dev";
+
+function parseMs(text: string): number {
+  const value = Number(text);
+  if (!Number.isInteger(value) || value < 0) throw new InvalidArgumentError(`expected a whole number of milliseconds, got ${JSON.stringify(text)}`);
+  return value;
+}
 
 export async function main(argv: string[]): Promise<number> {
   const separator = argv.indexOf("--");
@@ -22,6 +28,7 @@ export async function main(argv: string[]): Promise<number> {
     .option("--no-audit", "write no audit log")
     .option("--dry-run", 'judge every call and log "would deny", but forward all of them')
     .option("-v, --verbose", "log every decision and lifecycle step to stderr")
+    .option("--shutdown-grace <ms>", "how long the server gets to exit after its stdin closes, and again after SIGTERM", parseMs, 2000)
     .addHelpText(
       "after",
       `

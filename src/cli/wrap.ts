@@ -11,6 +11,7 @@ export interface WrapOptions {
   audit?: string | false;
   dryRun?: boolean;
   verbose?: boolean;
+  shutdownGrace?: number;
 }
 
 export const EXIT_USAGE = 2;
@@ -37,7 +38,7 @@ export async function wrap(server: string[], options: WrapOptions, version: stri
   audit.write({ event: "start", version, policy: policyPath, server: server, dry_run: options.dryRun === true });
   log.info(`session ${session}: policy ${policyPath}${audit.path ? `, audit ${audit.path}` : ""}`);
 
-  const gateway = startGateway({ command, args, policy, audit, log, dryRun: options.dryRun === true });
+  const gateway = startGateway({ command, args, policy, audit, log, dryRun: options.dryRun === true, graceMs: options.shutdownGrace ?? 2000 });
   const onSignal = (signal: NodeJS.Signals): void => gateway.shutdown(`received ${signal}`);
   const signals: NodeJS.Signals[] = ["SIGINT", "SIGTERM", "SIGHUP"];
   for (const signal of signals) process.on(signal, onSignal);

@@ -14,10 +14,10 @@ export function parseWindow(text: string): number | undefined {
   return ms > 0 && Number.isSafeInteger(ms) ? ms : undefined;
 }
 
-/** Whole seconds, rounded up, for a retry hint: 23000 → "23s", 90000 → "1m 30s". */
+/** Whole seconds, rounded up, for a retry hint: 23000 → "23s", 60000 → "60s", 150000 → "2m 30s". */
 export function formatDelay(ms: number): string {
   const seconds = Math.max(1, Math.ceil(ms / 1000));
-  if (seconds < 60) return `${seconds}s`;
+  if (seconds < 120) return `${seconds}s`;
   const minutes = Math.floor(seconds / 60);
   const rest = seconds % 60;
   if (minutes < 60) return rest === 0 ? `${minutes}m` : `${minutes}m ${rest}s`;

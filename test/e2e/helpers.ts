@@ -1,0 +1,104 @@
+// Shared pieces of the end-to-end tests: the built binary, real servers, and two ways to drive
+// them — the SDK's Client (as a real MCP client would) and raw lines (to observe bytes and exit codes).
+import { spawn } from "node:child_process";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { createRequire } from "node:module";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { Client } from "@modelcontextprotocol/sdk/client/index.js";
+import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
+import type { ClientCapabilities } from "@modelcontextprotocol/sdk/types.js";
+
+const require = createRequire(import.meta.url);
+export const ROOT = fileURLToPath(new URL("../..", import.meta.url));
+export const BIN = join(ROOT, "bin", "mcpgate.js");
+export const FIXTURES = join(ROOT, "test", "fixtures");
+
+export const bashMcp = (): string[] => [process.execPath, require.resolve("bash-mcp/index.js")];
+export const everything = (): string[] => [process.execPath, join(ROOT, "node_modules/@modelcontextprotocol/server-everything/dist/index.js"), "stdio"];
+export const rawServer = (...modes: string[]): string[] => [process.execPath, join(FIXTURES, "servers", "raw-server.mjs"), ...modes];
+
+export function tempDir(): string {
+  return mkdtempSync(join(tmpdir(), "mcpgate-test-"));
+}
+
+export function writePolicy(text: string, name = "policy.yaml"): string {
+  const path = join(tempDir(), name);
+  writeFileSync(path, text);
+  return path;
+}
+
+export interface Connected {
+  client: Client;
+  stderr(): string;
+  close(): Promise<void>;
+}
+
+/** An SDK Client talking to the built mcpgate wrapping `server`. */
+export async function connect(
+  policy: string,
+  server: string[],
+  options: { capabilities?: ClientCapabilities; gatewayArgs?: string[]; env?: Record<string, string>; setup?: (client: Client) => void } = {},
+): Promise<Connected> {
+  const transport = new StdioClientTransport({
+    command: process.execPath,
+    args: [BIN, "--policy", policy, ...(options.gatewayArgs ?? ["--no-audit"]), "--", ...server],
+    env: { ...(process.env as Record<string, string>), ...options.env },
+    stderr: "pipe",
+  });
+  let stderr = "";
+  transport.stderr?.on("data", (chunk: Buffer) => (stderr += chunk.toString("utf8")));
+  const client = new Client({ name: "mcpgate-e2e", version: "1.0.0" }, { capabilities: options.capabilities ?? {} });
+  options.setup?.(client);
+  await client.connect(transport);
+  return { client, stderr: () => stderr, close: () => client.close() };
+}
+
+export interface RawRun {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+  lines: string[];
+}
+
+/** Runs the built binary with `args`, feeding `input` then closing stdin (unless keepOpen). */
+export function runGateway(args: string[], input: string | Buffer = "", options: { env?: Record<string, string>; until?: (stdout: string) => boolean } = {}): Promise<RawRun> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [BIN, ...args], { env: { ...process.env, ...options.env }, stdio: ["pipe", "pipe", "pipe"] });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (chunk: Buffer) => {
+      stdout += chunk.toString("utf8");
+      if (options.until?.(stdout)) child.stdin.end();
+    });
+    child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString("utf8")));
+    child.on("error", reject);
+    child.on("close", (code, signal) => resolve({ code, signal, stdout, stderr, lines: stdout.split("\n").filter((line) => line !== "") }));
+    child.stdin.on("error", () => {});
+    child.stdin.write(input);
+    if (options.until === undefined) child.stdin.end();
+  });
+}
+
+export const INIT = JSON.stringify({
+  jsonrpc: "2.0",
+  id: 0,
+  method: "initialize",
+  params: { protocolVersion: "2025-06-18", capabilities: {}, clientInfo: { name: "raw", version: "1" } },
+});
+
+export function lines(...messages: unknown[]): string {
+  return messages.map((message) => (typeof message === "string" ? message : JSON.stringify(message))).join("\n") + "\n";
+}
+
+export function call(id: number | string, name: string, args: Record<string, unknown> = {}): object {
+  return { jsonrpc: "2.0", id, method: "tools/call", params: { name, arguments: args } };
+}
+
+/** The text of a tool result's first content block. */
+export function text(result: unknown): string {
+  const content = (result as { content?: Array<{ type: string; text?: string }> }).content ?? [];
+  return content[0]?.text ?? "";
+}
