@@ -1,0 +1,60 @@
+#!/usr/bin/env node
+// npm run demo: a real MCP client (the SDK's Client) drives the real bash-mcp server through
+// mcpgate with examples/bash-mcp.yaml, and prints what was allowed and what was denied.
+import { createRequire } from "node:module";
+import { fileURLToPath } from "node:url";
+import { Client } from "@modelcontextprotocol/sdk/client/index.js";
+import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
+import chalk from "chalk";
+
+const require = createRequire(import.meta.url);
+const root = fileURLToPath(new URL("..", import.meta.url));
+const policy = "examples/bash-mcp.yaml";
+const server = [process.execPath, require.resolve("bash-mcp/index.js")];
+
+const transport = new StdioClientTransport({
+  command: process.execPath,
+  args: [`${root}bin/mcpgate.js`, "--policy", `${root}${policy}`, "--no-audit", "--", ...server],
+  cwd: root,
+  stderr: "pipe",
+});
+const client = new Client({ name: "mcpgate-demo", version: "1.0.0" });
+await client.connect(transport);
+
+console.log(chalk.bold(`mcpgate demo: bash-mcp behind ${policy}\n`));
+const { tools } = await client.listTools();
+console.log(`${chalk.cyan("tools/list")}   ${tools.map((tool) => tool.name).join(", ")}   ${chalk.dim("(kill_background is hidden by the policy)")}\n`);
+
+// bash-mcp answers with JSON text; show its stdout when there is one.
+function summary(text) {
+  try {
+    const parsed = JSON.parse(text);
+    return (parsed.stdout ?? "").trim() || JSON.stringify(parsed).slice(0, 100);
+  } catch {
+    return text.split("\n").find((line) => line.trim() !== "") ?? "";
+  }
+}
+async function show(name, args, note = "") {
+  const result = await client.callTool({ name, arguments: args });
+  const text = result.content?.[0]?.text ?? "";
+  const call = `${name} ${JSON.stringify(args)}`;
+  if (result.isError && text.startsWith("[POLICY DENIED]")) {
+    const decision = result._meta?.["mcpgate/decision"];
+    console.log(`${chalk.red("✘ denied ")} ${call}${note}\n           ${chalk.red(text)}  ${chalk.dim(`rule: ${decision?.rule}`)}`);
+    return false;
+  }
+  console.log(`${chalk.green("✔ allowed")} ${call}${note}\n           ${chalk.dim(summary(text).slice(0, 100))}`);
+  return true;
+}
+
+await show("run", { command: "echo hello from bash-mcp" });
+await show("list_background", {});
+await show("kill_background", { name: "anything" }, chalk.dim("  (hidden)"));
+await show("delete_everything", { path: "/" }, chalk.dim("  (not in the policy: default deny)"));
+
+console.log(chalk.bold("\nThe policy caps shell commands at 10 a minute (a counter shared by run and run_background):"));
+// One `run` already went through above.
+let calls = 1;
+while (calls < 20 && (await show("run", { command: `echo call ${calls + 1}` }, chalk.dim(`  (call ${calls + 1} this minute)`)))) calls++;
+
+await client.close();

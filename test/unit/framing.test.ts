@@ -1,0 +1,91 @@
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import fc from "fast-check";
+import { LineSplitter, stripTerminator } from "../../src/wire/framing.ts";
+
+function collect(maxLineBytes?: number): { splitter: LineSplitter; lines: Buffer[]; oversize: number[] } {
+  const lines: Buffer[] = [];
+  const oversize: number[] = [];
+  const splitter = new LineSplitter({ line: (bytes) => lines.push(Buffer.from(bytes)), oversize: (bytes) => oversize.push(bytes) }, maxLineBytes);
+  return { splitter, lines, oversize };
+}
+
+const CORPUS = Buffer.from(
+  [
+    '{"jsonrpc":"2.0","id":1,"method":"ping"}\n',
+    '{"text":"héllo wörld — 日本語 👋🏽"}\r\n',
+    "\n",
+    '{"id":12345678901234567890123,"s":"\\u00e9\\"\\\\"}\n',
+    "no newline at the end: ✓",
+  ].join(""),
+);
+const EXPECTED = [
+  '{"jsonrpc":"2.0","id":1,"method":"ping"}\n',
+  '{"text":"héllo wörld — 日本語 👋🏽"}\r\n',
+  "\n",
+  '{"id":12345678901234567890123,"s":"\\u00e9\\"\\\\"}\n',
+  "no newline at the end: ✓",
+];
+
+describe("LineSplitter", () => {
+  it("yields the same lines, byte for byte, when the input is split at every offset (multi-byte characters included)", () => {
+    for (let cut = 0; cut <= CORPUS.length; cut++) {
+      const { splitter, lines } = collect();
+      splitter.push(CORPUS.subarray(0, cut));
+      splitter.push(CORPUS.subarray(cut));
+      splitter.end();
+      assert.deepEqual(lines.map((line) => line.toString("utf8")), EXPECTED, `split at ${cut}`);
+    }
+  });
+
+  it("yields the same lines for any chunking (property)", () => {
+    fc.assert(
+      fc.property(fc.array(fc.integer({ min: 0, max: CORPUS.length }), { maxLength: 12 }), (cuts) => {
+        const points = [...new Set(cuts)].sort((a, b) => a - b);
+        const { splitter, lines } = collect();
+        let from = 0;
+        for (const point of [...points, CORPUS.length]) {
+          splitter.push(CORPUS.subarray(from, point));
+          from = point;
+        }
+        splitter.end();
+        assert.deepEqual(Buffer.concat(lines), CORPUS);
+        assert.equal(lines.length, EXPECTED.length);
+      }),
+    );
+  });
+
+  it("joins a line that arrives one byte at a time in linear time", () => {
+    const { splitter, lines } = collect();
+    const line = Buffer.from(`${"x".repeat(200_000)}\n`);
+    for (let i = 0; i < line.length; i++) splitter.push(line.subarray(i, i + 1));
+    assert.equal(lines.length, 1);
+    assert.equal(lines[0]!.length, line.length);
+  });
+
+  it("drops a line over the limit whole, reports its size, and carries on with the next", () => {
+    const { splitter, lines, oversize } = collect(10);
+    splitter.push(Buffer.from("0123456789ABCDEF"));
+    splitter.push(Buffer.from("GHIJ\nok\n"));
+    assert.deepEqual(oversize, [21]);
+    assert.deepEqual(lines.map(String), ["ok\n"]);
+    assert.equal(splitter.buffered, 0);
+  });
+
+  it("drops an oversized line that ends the stream without a newline", () => {
+    const { splitter, lines, oversize } = collect(4);
+    splitter.push(Buffer.from("a\n123456"));
+    splitter.end();
+    assert.deepEqual(lines.map(String), ["a\n"]);
+    assert.deepEqual(oversize, [6]);
+  });
+});
+
+describe("stripTerminator", () => {
+  it("removes one \\n or \\r\\n and nothing else", () => {
+    assert.equal(stripTerminator(Buffer.from("a\r\n")).toString(), "a");
+    assert.equal(stripTerminator(Buffer.from("a\n")).toString(), "a");
+    assert.equal(stripTerminator(Buffer.from("a\r\r\n")).toString(), "a\r");
+    assert.equal(stripTerminator(Buffer.from("a")).toString(), "a");
+  });
+});

@@ -1,0 +1,75 @@
+// Sliding windows with an injected clock: no sleeping.
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import fc from "fast-check";
+import { SlidingLog } from "../../src/limits/window.ts";
+
+describe("SlidingLog", () => {
+  it("allows max calls in any window ending now, exactly", () => {
+    const log = new SlidingLog(3, 1000);
+    for (const t of [0, 100, 200]) {
+      assert.equal(log.check(t, 1000, 3).ok, true);
+      log.add(t);
+    }
+    const denied = log.check(999, 1000, 3);
+    assert.equal(denied.ok, false);
+    assert.equal(denied.retryAfterMs, 1);
+    // At t=1000 the call at t=0 is exactly one window old: it no longer counts.
+    assert.equal(log.check(1000, 1000, 3).ok, true);
+  });
+
+  it("says when to retry: when enough of the oldest calls have left the window", () => {
+    const log = new SlidingLog(10, 60_000);
+    for (let i = 0; i < 10; i++) log.add(1_000 + i * 1_000);
+    const check = log.check(30_000, 60_000, 10);
+    assert.deepEqual(check, { ok: false, used: 10, retryAfterMs: 31_000 });
+  });
+
+  it("serves several windows on one counter (a shared, named counter)", () => {
+    const log = new SlidingLog(5, 60_000);
+    log.add(0);
+    log.add(500);
+    assert.equal(log.check(900, 1_000, 2).ok, false);
+    assert.equal(log.check(900, 60_000, 5).ok, true);
+    assert.equal(log.check(1_500, 1_000, 2).ok, true);
+  });
+
+  it("keeps memory bounded by the largest max, without changing any decision", () => {
+    const log = new SlidingLog(3, 86_400_000);
+    for (let t = 0; t < 100_000; t++) log.add(t);
+    assert.equal(log.size, 3);
+    assert.equal(log.check(100_000, 86_400_000, 3).ok, false);
+  });
+
+  it("prunes entries older than the longest window", () => {
+    const log = new SlidingLog(100, 1_000);
+    for (let t = 0; t < 50; t++) log.add(t);
+    log.check(5_000, 1_000, 100);
+    assert.equal(log.size, 0);
+  });
+
+  it("never allows more than max in any window, whatever the arrival times (property)", () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 8 }), fc.integer({ min: 1, max: 500 }), fc.array(fc.integer({ min: 0, max: 200 }), { maxLength: 200 }), (max, window, gaps) => {
+        const log = new SlidingLog(max, window);
+        const allowed: number[] = [];
+        let now = 0;
+        for (const gap of gaps) {
+          now += gap;
+          const check = log.check(now, window, max);
+          const inWindow = allowed.filter((t) => t > now - window).length;
+          assert.equal(check.ok, inWindow < max, `at ${now}: ${inWindow} in window`);
+          if (check.ok) {
+            log.add(now);
+            allowed.push(now);
+          } else {
+            // The hint is exact: the call fits then, and one millisecond earlier it would not.
+            const at = now + check.retryAfterMs!;
+            assert.ok(allowed.filter((t) => t > at - window).length < max);
+            assert.ok(allowed.filter((t) => t > at - 1 - window).length >= max);
+          }
+        }
+      }),
+    );
+  });
+});
