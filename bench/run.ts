@@ -1,0 +1,234 @@
+// npm run bench [-- --quick]: the server direct, a minimal byte relay, a relay built on the
+// SDK's stdio transports, and mcpgate with a realistic policy, each driven by the same raw
+// client. Medians over several runs; ratios against the byte relay. Nothing here asserts a
+// time: the numbers are for people (bench/README.md).
+import { spawn, type ChildProcessWithoutNullStreams } from "node:child_process";
+import { createHash } from "node:crypto";
+import { readFileSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import { runDecisionBench } from "./decision.ts";
+
+const ROOT = fileURLToPath(new URL("..", import.meta.url));
+const quick = process.argv.includes("--quick");
+const RUNS = quick ? 1 : 5;
+const LATENCY_CALLS = quick ? 500 : 3000;
+const THROUGHPUT_CALLS = quick ? 5_000 : 30_000;
+const IN_FLIGHT = 64;
+const LARGE = quick ? [16 << 20] : [16 << 20, 128 << 20];
+
+const SERVER = [process.execPath, `${ROOT}bench/server.mjs`];
+const TARGETS: Record<string, string[]> = {
+  direct: SERVER,
+  "byte relay": [process.execPath, `${ROOT}bench/byte-relay.mjs`, ...SERVER],
+  "sdk relay": [process.execPath, `${ROOT}bench/sdk-relay.mjs`, ...SERVER],
+  mcpgate: [process.execPath, `${ROOT}bin/mcpgate.js`, "--policy", `${ROOT}bench/policy.yaml`, "--no-audit", "--", ...SERVER],
+};
+
+/** A raw JSON-RPC client over a child's stdio. Large lines are hashed, never joined. */
+class Connection {
+  readonly child: ChildProcessWithoutNullStreams;
+  #waiting = new Map<number, (line: { size: number; sha256?: string; error?: string }) => void>();
+  #chunks: Buffer[] = [];
+  #size = 0;
+  #nextId = 1;
+  #closed: Promise<void>;
+
+  constructor(argv: string[]) {
+    this.child = spawn(argv[0]!, argv.slice(1), { stdio: ["pipe", "pipe", "pipe"] });
+    this.child.stderr.resume();
+    this.child.stdout.on("data", (chunk: Buffer) => this.#data(chunk));
+    this.#closed = new Promise((resolve) => this.child.on("close", () => resolve()));
+  }
+
+  #data(chunk: Buffer): void {
+    let start = 0;
+    let newline: number;
+    while ((newline = chunk.indexOf(10, start)) !== -1) {
+      this.#chunks.push(chunk.subarray(start, newline));
+      this.#size += newline - start;
+      this.#line(this.#chunks, this.#size);
+      this.#chunks = [];
+      this.#size = 0;
+      start = newline + 1;
+    }
+    if (start < chunk.length) {
+      this.#chunks.push(chunk.subarray(start));
+      this.#size += chunk.length - start;
+    }
+  }
+
+  #line(chunks: Buffer[], size: number): void {
+    if (size > 1 << 20) {
+      const hash = createHash("sha256");
+      for (const chunk of chunks) hash.update(chunk);
+      const id = Number(/"id":(\d+)/.exec(chunks[0]!.toString("latin1", 0, 200))?.[1]);
+      this.#settle(id, { size, sha256: hash.digest("hex") });
+      return;
+    }
+    const message = JSON.parse(Buffer.concat(chunks, size).toString("utf8")) as { id?: number; error?: { message: string } };
+    if (typeof message.id === "number") this.#settle(message.id, message.error ? { size, error: message.error.message } : { size });
+  }
+
+  #settle(id: number, line: { size: number; sha256?: string; error?: string }): void {
+    const resolve = this.#waiting.get(id);
+    this.#waiting.delete(id);
+    resolve?.(line);
+  }
+
+  request(method: string, params: unknown): Promise<{ size: number; sha256?: string; error?: string }> {
+    const id = this.#nextId++;
+    return new Promise((resolve) => {
+      this.#waiting.set(id, resolve);
+      this.child.stdin.write(`{"jsonrpc":"2.0","id":${id},"method":"${method}","params":${JSON.stringify(params)}}\n`);
+    });
+  }
+
+  get lastId(): number {
+    return this.#nextId - 1;
+  }
+
+  initialize(): Promise<unknown> {
+    return this.request("initialize", { protocolVersion: "2025-06-18", capabilities: {}, clientInfo: { name: "bench", version: "1" } });
+  }
+
+  call(name: string, args: unknown): Promise<{ size: number; sha256?: string; error?: string }> {
+    return this.request("tools/call", { name, arguments: args });
+  }
+
+  /** Peak resident set of the process the client talks to (the relay, or the server direct). */
+  peakRssMiB(): number {
+    try {
+      const status = readFileSync(`/proc/${this.child.pid}/status`, "utf8");
+      return Number(/VmHWM:\s+(\d+) kB/.exec(status)![1]) / 1024;
+    } catch {
+      return Number.NaN; // the process is gone (it crashed on the message)
+    }
+  }
+
+  async close(): Promise<void> {
+    this.child.stdin.end();
+    const timer = setTimeout(() => this.child.kill("SIGKILL"), 5_000);
+    await this.#closed;
+    clearTimeout(timer);
+  }
+}
+
+const median = (values: number[]): number =>
+  values.some(Number.isNaN) ? Number.NaN : [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
+const percentile = (values: number[], p: number): number => {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.floor((sorted.length * p) / 100))]!;
+};
+
+function expectedSha(bytes: number, id: number): string {
+  return createHash("sha256")
+    .update(`{"jsonrpc":"2.0","id":${id},"result":{"content":[{"type":"text","text":"`)
+    .update(Buffer.alloc(bytes, 0x61))
+    .update(`"}]}}`)
+    .digest("hex");
+}
+
+interface Sample {
+  startupMs: number;
+  p50Us: number;
+  p99Us: number;
+  callsPerSec: number;
+  large: Record<number, { ms: number; rssMiB: number; intact: boolean }>;
+}
+
+async function measure(argv: string[]): Promise<Sample> {
+  const started = performance.now();
+  const connection = new Connection(argv);
+  await connection.initialize();
+  const startupMs = performance.now() - started;
+
+  for (let i = 0; i < 200; i++) await connection.call("echo", { text: "warm" });
+  const rtts: number[] = [];
+  for (let i = 0; i < LATENCY_CALLS; i++) {
+    const t = performance.now();
+    await connection.call("echo", { text: `call ${i}` });
+    rtts.push((performance.now() - t) * 1000);
+  }
+
+  const t = performance.now();
+  let sent = 0;
+  await Promise.all(
+    Array.from({ length: IN_FLIGHT }, async () => {
+      while (sent < THROUGHPUT_CALLS) {
+        sent++;
+        const reply = await connection.call("echo", { text: "pipelined" });
+        if (reply.error) throw new Error(reply.error);
+      }
+    }),
+  );
+  const callsPerSec = THROUGHPUT_CALLS / ((performance.now() - t) / 1000);
+  await connection.close();
+
+  const large: Sample["large"] = {};
+  for (const bytes of LARGE) {
+    // A fresh process per size, so its peak RSS is that transfer's.
+    const fresh = new Connection(argv);
+    await fresh.initialize();
+    const begin = performance.now();
+    // A relay that loses the message never answers: give up after a generous 30 s.
+    let timer: NodeJS.Timeout | undefined;
+    const reply = await Promise.race([fresh.call("big", { bytes }), new Promise<undefined>((resolve) => (timer = setTimeout(() => resolve(undefined), 30_000)))]);
+    clearTimeout(timer);
+    const ms = performance.now() - begin;
+    const rssMiB = fresh.peakRssMiB();
+    const intact = reply?.sha256 === expectedSha(bytes, fresh.lastId);
+    large[bytes] = { ms: intact ? ms : Number.NaN, rssMiB, intact };
+    if (!intact) fresh.child.kill("SIGKILL");
+    await fresh.close();
+  }
+  return { startupMs, p50Us: percentile(rtts, 50), p99Us: percentile(rtts, 99), callsPerSec, large };
+}
+
+const only = process.env.BENCH_ONLY?.split(",");
+const names = Object.keys(TARGETS).filter((name) => only === undefined || only.includes(name) || name === "byte relay" || name === "direct");
+const samples: Record<string, Sample[]> = Object.fromEntries(names.map((name) => [name, []]));
+for (let run = 0; run < RUNS; run++) {
+  // Rotate the order so no target always runs first (or last) on a warm machine.
+  const order = names.map((_, i) => names[(i + run) % names.length]!);
+  for (const name of order) {
+    process.stderr.write(`run ${run + 1}/${RUNS}: ${name}...\n`);
+    samples[name]!.push(await measure(TARGETS[name]!));
+  }
+}
+
+const med = (name: string, pick: (sample: Sample) => number): number => median(samples[name]!.map(pick));
+const rows: Array<[string, (sample: Sample) => number, string]> = [
+  ["initialize response (ms)", (s) => s.startupMs, "ms"],
+  ["tools/call p50 (µs)", (s) => s.p50Us, "us"],
+  ["tools/call p99 (µs)", (s) => s.p99Us, "us"],
+  ["pipelined calls/s (64 in flight)", (s) => s.callsPerSec, "rate"],
+  ...LARGE.flatMap((bytes): Array<[string, (sample: Sample) => number, string]> => [
+    [`${bytes >> 20} MiB result (ms)`, (s) => s.large[bytes]!.ms, "ms"],
+    [`${bytes >> 20} MiB peak RSS (MiB)`, (s) => s.large[bytes]!.rssMiB, "MiB"],
+  ]),
+];
+
+const cell = (value: number): string => (Number.isNaN(value) ? "lost" : value >= 1000 ? value.toFixed(0) : value >= 100 ? value.toFixed(1) : value.toFixed(2));
+const header = ["", ...names, "mcpgate / byte relay"];
+const table: string[][] = [header];
+for (const [label, pick] of rows) {
+  const values = names.map((name) => med(name, pick));
+  const ratio = med("mcpgate", pick) / med("byte relay", pick);
+  table.push([label, ...values.map(cell), `${ratio.toFixed(2)}×`]);
+}
+// Added latency: what each relay adds over talking to the server directly.
+for (const [label, pick] of [["added p50 (µs)", (s: Sample) => s.p50Us], ["added p99 (µs)", (s: Sample) => s.p99Us]] as const) {
+  const added = (name: string): number => med(name, pick) - med("direct", pick);
+  table.push([label, ...names.map((name) => (name === "direct" ? "—" : cell(added(name)))), `${(added("mcpgate") / added("byte relay")).toFixed(2)}×`]);
+}
+const lost = names.filter((name) => samples[name]!.some((sample) => Object.values(sample.large).some((large) => !large.intact)));
+
+const widths = header.map((_, column) => Math.max(...table.map((row) => row[column]!.length)));
+const render = (row: string[]): string => `| ${row.map((value, column) => (column === 0 ? value.padEnd(widths[column]!) : value.padStart(widths[column]!))).join(" | ")} |`;
+console.log(`\nmcpgate benchmark: ${RUNS} run(s), medians; ${LATENCY_CALLS} sequential calls, ${THROUGHPUT_CALLS} pipelined; node ${process.version}\n`);
+console.log(render(table[0]!));
+console.log(`|${widths.map((width, column) => (column === 0 ? "-".repeat(width + 2) : `${"-".repeat(width + 1)}:`)).join("|")}|`);
+for (const row of table.slice(1)) console.log(render(row));
+console.log(`\nlarge results arrived intact (sha256 checked) through: ${names.filter((name) => !lost.includes(name)).join(", ")}${lost.length ? `; lost or corrupted by: ${lost.join(", ")}` : ""}`);
+
+runDecisionBench(quick);
