@@ -16,6 +16,8 @@ export interface AuditEvent {
 
 export interface AuditLog {
   readonly path: string | undefined;
+  /** False when nothing would be written: callers skip preparing events. */
+  readonly enabled: boolean;
   write(event: AuditEvent): void;
   close(): Promise<void>;
 }
@@ -47,7 +49,7 @@ function ensureDir(dir: string, depth = 0): void {
   }
 }
 
-export const noAudit: AuditLog = { path: undefined, write() {}, close: async () => {} };
+export const noAudit: AuditLog = { path: undefined, enabled: false, write() {}, close: async () => {} };
 
 export function openAuditLog(target: string, session: string, warn: (message: string) => void): AuditLog {
   let stream: NodeJS.WritableStream & { writableLength: number };
@@ -72,6 +74,9 @@ export function openAuditLog(target: string, session: string, warn: (message: st
 
   return {
     path: target === "-" ? undefined : target,
+    get enabled() {
+      return !broken;
+    },
     write(event) {
       if (broken) return;
       if (stream.writableLength > MAX_BACKLOG) {

@@ -6,6 +6,7 @@ import type { Logger } from "../relay/router.ts";
 export function stderrLogger(verbose: boolean): Logger {
   const prefix = chalk.dim("mcpgate:");
   return {
+    verbose,
     warn: (message) => process.stderr.write(`${prefix} ${chalk.yellow(message)}\n`),
     info: verbose ? (message) => process.stderr.write(`${prefix} ${message}\n`) : () => {},
   };

@@ -10,10 +10,12 @@ import { consume, decide, denialResult, denialText, type Decision } from "../pol
 import { stripTerminator } from "../wire/framing.ts";
 import { classify, classifyElement, decodeSpan, member, NULL_ID, type Id, type Message } from "../wire/message.ts";
 import { batchReply, errorReply, INTERNAL_ERROR, INVALID_PARAMS, INVALID_REQUEST, PARSE_ERROR, resultReply, SERVER_ERROR } from "../wire/reply.ts";
-import { scanJson, type Span } from "../wire/scan.ts";
+import { countKeys, scanJson, type Span } from "../wire/scan.ts";
 import { withoutHiddenTools } from "./rewrite.ts";
 
 export interface Logger {
+  /** Whether info() prints: callers skip building messages nobody will read. */
+  verbose: boolean;
   warn(message: string): void;
   info(message: string): void;
 }
@@ -87,7 +89,7 @@ export class Router {
       return;
     }
     if (scan.type === "object") {
-      const reply = this.#clientMessage(content, classify(content, scan.members), undefined);
+      const reply = this.#clientMessage(content, classify(content, scan), undefined);
       if (reply === "forward") this.#options.toServer(line);
       else if (reply !== undefined) this.#options.toClient(reply);
       return;
@@ -107,7 +109,7 @@ export class Router {
       case "response":
         return "forward";
       case "notification":
-        return this.#clientNotification(buf, message.method, message.members);
+        return this.#clientNotification(buf, message);
       case "request": {
         const { id, method } = message;
         if (this.#pending.has(id.key)) {
@@ -116,7 +118,7 @@ export class Router {
         if (this.#pending.size >= this.#maxPending) {
           return errorReply(id, SERVER_ERROR, `mcpgate: too many requests in flight (${this.#maxPending})`);
         }
-        if (method === "tools/call") return this.#toolCall(buf, id, batch);
+        if (method === "tools/call") return this.#toolCall(buf, id, message.keys, batch);
         if (method === "initialize") this.#noteClient(buf, message.members);
         const pending: Pending = { id, method, started: this.#options.now() };
         if (batch !== undefined) pending.batch = batch;
@@ -126,10 +128,10 @@ export class Router {
     }
   }
 
-  #clientNotification(buf: Buffer, method: string, members: Span[]): "forward" | undefined {
+  #clientNotification(buf: Buffer, { method, members, keys }: { method: string; members: Span[]; keys: number }): "forward" | undefined {
     if (method === "tools/call") {
       // A call sent as a notification still runs on the server: judge it, drop it if denied.
-      const judged = this.#judge(buf, undefined);
+      const judged = this.#judge(buf, undefined, keys);
       return judged.decision?.effect === "allow" || judged.forward ? "forward" : undefined;
     }
     if (method === "notifications/cancelled") {
@@ -176,8 +178,8 @@ export class Router {
     }
   }
 
-  #toolCall(buf: Buffer, id: Id, batch: BatchReplies | undefined): "forward" | Buffer {
-    const judged = this.#judge(buf, id);
+  #toolCall(buf: Buffer, id: Id, keys: number, batch: BatchReplies | undefined): "forward" | Buffer {
+    const judged = this.#judge(buf, id, keys);
     if (judged.reply !== undefined) {
       this.#rememberDenied(id.key);
       return judged.reply;
@@ -193,22 +195,25 @@ export class Router {
    * Parses and judges a tools/call. Returns the reply to send instead of forwarding (a denial
    * or a protocol error), or the decision to forward under.
    */
-  #judge(buf: Buffer, id: Id | undefined): { reply?: Buffer; decision?: Decision; args?: Record<string, unknown>; forward?: boolean } {
+  #judge(buf: Buffer, id: Id | undefined, keys: number): { reply?: Buffer; decision?: Decision; args?: Record<string, unknown>; forward?: boolean } {
     const refuse = (code: number, message: string): { reply?: Buffer } => {
       this.#options.log.warn(`refused a tools/call: ${message}`);
       return id === undefined ? {} : { reply: errorReply(id, code, message) };
     };
-    // The server must run exactly the call judged here. A repeated key is read differently by
-    // different parsers (first wins, last wins), so such a call is refused, not forwarded.
-    const strict = scanJson(buf, { duplicates: true });
-    if (strict.ok && strict.duplicateKey !== undefined) {
-      return refuse(INVALID_REQUEST, `Invalid Request: duplicate key "${strict.duplicateKey}" in a tools/call; refused so the server cannot run a call other than the one judged`);
-    }
     let message: { params?: unknown };
     try {
       message = JSON.parse(buf.toString("utf8")) as { params?: unknown };
     } catch (error) {
       return refuse(PARSE_ERROR, `Parse error: tools/call could not be decoded (${(error as Error).message})`);
+    }
+    // The server must run exactly the call judged here. A repeated key is read differently by
+    // different parsers (first wins, last wins), so such a call is refused, not forwarded.
+    // Decoding keeps one copy of a repeated key, so the decoded value then holds fewer keys
+    // than the scanner counted; only then is the line scanned again to name the key.
+    if (countKeys(message) !== keys) {
+      const strict = scanJson(buf, { duplicates: true });
+      const key = strict.ok ? strict.duplicateKey : undefined;
+      return refuse(INVALID_REQUEST, `Invalid Request: duplicate key ${key === undefined ? "" : `"${key}" `}in a tools/call; refused so the server cannot run a call other than the one judged`);
     }
     const params = message.params;
     if (params === null || typeof params !== "object" || Array.isArray(params)) {
@@ -236,16 +241,16 @@ export class Router {
 
     if (decision.effect === "allow") {
       consume(decision, counters, at);
-      log.info(`allow ${name} (${decision.rule})`);
+      if (log.verbose) log.info(`allow ${name} (${decision.rule})`);
       return { decision, args: callArgs };
     }
     if (dryRun) {
       log.warn(`dry run: would deny ${denialText(decision)} [${decision.rule}]; forwarding`);
-      this.#audit({ event: "call", tool: name, decision: "deny", dry_run: true, rule: decision.rule, reason: decision.reason, ...this.#argsField(callArgs) });
+      if (this.#auditing) this.#audit({ event: "call", tool: name, decision: "deny", dry_run: true, rule: decision.rule, reason: decision.reason, ...this.#argsField(callArgs) });
       return { forward: true, args: callArgs };
     }
     log.warn(`${denialText(decision)} [${decision.rule}]`);
-    this.#audit({
+    if (this.#auditing) this.#audit({
       event: "call",
       tool: name,
       decision: "deny",
@@ -312,7 +317,7 @@ export class Router {
       return;
     }
     if (scan.type === "object") {
-      const message = classify(content, scan.members);
+      const message = classify(content, scan);
       if (message.kind === "invalid") {
         this.#pollution(content);
         return;
@@ -342,7 +347,7 @@ export class Router {
         rewritten = errorReply(pending.id, INTERNAL_ERROR, "mcpgate: the server's tools/list result could not be decoded").toString("utf8").trimEnd();
       }
     }
-    if (pending.call !== undefined) {
+    if (pending.call !== undefined && this.#auditing) {
       this.#auditCall(pending, { is_error: isError || this.#resultIsError(buf, members) });
     }
     if (pending.batch !== undefined) {
@@ -405,17 +410,23 @@ export class Router {
 
   // ---- audit -----------------------------------------------------------------------------
 
+  get #auditing(): boolean {
+    return this.#options.audit.enabled;
+  }
+
   #argsField(args: Record<string, unknown>): Record<string, unknown> {
     if (this.#options.policy.includeArgs) return { args };
     return { args_sha256: createHash("sha256").update(JSON.stringify(args)).digest("hex") };
   }
 
   #audit(event: Record<string, unknown> & { event: "call" }): void {
+    if (!this.#auditing) return;
     const client = this.#client.name === undefined ? {} : { client: this.#client };
     this.#options.audit.write({ ...event, ...client });
   }
 
   #auditCall(pending: Pending, outcome: Record<string, unknown>): void {
+    if (!this.#auditing) return;
     const { tool, decision, args } = pending.call!;
     this.#audit({
       event: "call",

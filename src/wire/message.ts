@@ -10,8 +10,8 @@ export interface Id {
 }
 
 export type Message =
-  | { kind: "request"; id: Id; method: string; members: Span[] }
-  | { kind: "notification"; method: string; members: Span[] }
+  | { kind: "request"; id: Id; method: string; members: Span[]; keys: number }
+  | { kind: "notification"; method: string; members: Span[]; keys: number }
   | { kind: "response"; id: Id; isError: boolean; members: Span[] }
   | { kind: "invalid"; reason: string; id: Id | null };
 
@@ -26,8 +26,13 @@ export function decodeSpan(buf: Buffer, span: Span): unknown {
   return JSON.parse(buf.toString("utf8", span.start, span.end));
 }
 
+const PLAIN_INTEGER = /^(?:0|-?[1-9]\d{0,14})$/;
+
 function idFrom(buf: Buffer, span: Span): Id | undefined {
   const raw = buf.toString("utf8", span.start, span.end);
+  // Fast paths for the ids clients really send: small integers and plain strings.
+  if (PLAIN_INTEGER.test(raw)) return { raw, key: `n${raw}` };
+  if (raw.length >= 2 && raw.charCodeAt(0) === 0x22 && raw.indexOf("\\") === -1) return { raw, key: `s${raw.slice(1, -1)}` };
   let value: unknown;
   try {
     value = JSON.parse(raw);
@@ -40,15 +45,14 @@ function idFrom(buf: Buffer, span: Span): Id | undefined {
   return undefined;
 }
 
-/** Classifies the JSON object spanning `members` of `buf`. */
-export function classify(buf: Buffer, members: Span[]): Message {
-  const seen = new Set<string>();
-  for (const span of members) {
-    if (seen.has(span.key!)) {
+/** Classifies the JSON object of `buf` whose top-level members and key count a scan found. */
+export function classify(buf: Buffer, { members, keys }: { members: Span[]; keys: number }): Message {
+  for (let i = 1; i < members.length; i++) {
+    for (let j = 0; j < i; j++) {
+      if (members[i]!.key !== members[j]!.key) continue;
       const idSpan = member(members, "id");
-      return { kind: "invalid", reason: `duplicate member "${span.key}"`, id: (idSpan && idFrom(buf, idSpan)) ?? null };
+      return { kind: "invalid", reason: `duplicate member "${members[i]!.key}"`, id: (idSpan && idFrom(buf, idSpan)) ?? null };
     }
-    seen.add(span.key!);
   }
   const idSpan = member(members, "id");
   const id = idSpan === undefined ? undefined : idFrom(buf, idSpan);
@@ -64,7 +68,7 @@ export function classify(buf: Buffer, members: Span[]): Message {
       method = undefined;
     }
     if (typeof method !== "string") return { kind: "invalid", reason: "method must be a string", id: id ?? null };
-    return id === undefined ? { kind: "notification", method, members } : { kind: "request", id, method, members };
+    return id === undefined ? { kind: "notification", method, members, keys } : { kind: "request", id, method, members, keys };
   }
   const hasResult = member(members, "result") !== undefined;
   const hasError = member(members, "error") !== undefined;
@@ -76,5 +80,5 @@ export function classify(buf: Buffer, members: Span[]): Message {
 export function classifyElement(element: Buffer): Message {
   const scan = scanJson(element);
   if (!scan.ok || scan.type !== "object") return { kind: "invalid", reason: "batch element is not an object", id: null };
-  return classify(element, scan.members);
+  return classify(element, scan);
 }

@@ -16,7 +16,7 @@ export interface Span {
 }
 
 export type ScanResult =
-  | { ok: true; type: "object" | "array" | "scalar"; members: Span[]; duplicateKey?: string }
+  | { ok: true; type: "object" | "array" | "scalar"; members: Span[]; keys: number; duplicateKey?: string }
   | { ok: false; error: string; at: number };
 
 export interface ScanOptions {
@@ -106,6 +106,8 @@ export function scanJson(buf: Buffer, options: ScanOptions = {}, from = 0, to = 
   const stack: boolean[] = [];
   const keySets: Array<Set<string> | undefined> = [];
   let duplicateKey: string | undefined;
+  // Keys in all objects at any depth: if the decoded value holds fewer, some key repeated.
+  let keys = 0;
   let state = State.Value;
   let memberKey: string | undefined;
   let memberStart = 0;
@@ -163,8 +165,8 @@ export function scanJson(buf: Buffer, options: ScanOptions = {}, from = 0, to = 
       if (stack.length === 0) {
         if (i !== to) return fail("unexpected data after the JSON value");
         return duplicateKey === undefined
-          ? { ok: true, type: topType, members }
-          : { ok: true, type: topType, members, duplicateKey };
+          ? { ok: true, type: topType, members, keys }
+          : { ok: true, type: topType, members, keys, duplicateKey };
       }
       const isObject = stack[stack.length - 1]!;
       const c = buf[i];
@@ -190,6 +192,7 @@ export function scanJson(buf: Buffer, options: ScanOptions = {}, from = 0, to = 
     i = skipSpace(buf, keyEnd, to);
     if (buf[i] !== COLON) return fail('expected ":"');
     i++;
+    keys++;
     if (stack.length === 1 || checkDuplicates) {
       const key = decodeKey(buf, keyStart, keyEnd);
       if (key === undefined) return fail("malformed string escape in key");
@@ -202,4 +205,23 @@ export function scanJson(buf: Buffer, options: ScanOptions = {}, from = 0, to = 
     }
     state = State.Value;
   }
+}
+
+/** How many keys a decoded JSON value holds, in all its objects at any depth (iterative). */
+export function countKeys(value: unknown): number {
+  let count = 0;
+  const stack: unknown[] = [value];
+  while (stack.length > 0) {
+    const item = stack.pop();
+    if (item === null || typeof item !== "object") continue;
+    if (Array.isArray(item)) {
+      for (const element of item) stack.push(element);
+    } else {
+      for (const key in item) {
+        count++;
+        stack.push((item as Record<string, unknown>)[key]);
+      }
+    }
+  }
+  return count;
 }

@@ -22,7 +22,7 @@ function harness(yaml = POLICY, options: { dryRun?: boolean; audit?: AuditLog } 
     toServer: (bytes) => toServer.push(bytes.toString("utf8")),
     toClient: (bytes) => toClient.push(bytes.toString("utf8")),
     audit: options.audit ?? noAudit,
-    log: { warn: (message) => warnings.push(message), info: () => {} },
+    log: { verbose: false, warn: (message) => warnings.push(message), info: () => {} },
     now: () => 0,
     dryRun: options.dryRun ?? false,
   });
@@ -249,7 +249,7 @@ describe("Router: the server goes away", () => {
 describe("Router: audit", () => {
   it("records a forwarded call when its result arrives, with is_error read from the result", () => {
     const events: AuditEvent[] = [];
-    const h = harness(POLICY, { audit: { path: undefined, write: (event) => events.push(event), close: async () => {} } });
+    const h = harness(POLICY, { audit: { path: undefined, enabled: true, write: (event) => events.push(event), close: async () => {} } });
     h.client(call("1", "echo", '{"x":1}'));
     h.server('{"jsonrpc":"2.0","id":1,"result":{"content":[],"isError":true}}\n');
     h.client(call("2", "echo"));
