@@ -114,11 +114,13 @@ export function startGateway(options: GatewayOptions): Gateway {
     fromServer.push(chunk);
     stdout.uncork();
   });
-  childOut.on("end", () => fromServer.end());
 
   let stopping = false;
+  /** Whether the client side asked for the stop, so the server's exit is expected. */
+  let stopRequested = false;
   const timers: NodeJS.Timeout[] = [];
-  const shutdown = (why: string): void => {
+  const shutdown = (why: string, requested = true): void => {
+    stopRequested ||= requested;
     if (stopping) return;
     stopping = true;
     log.info(`${why}; stopping the server`);
@@ -131,6 +133,12 @@ export function startGateway(options: GatewayOptions): Gateway {
     );
   };
 
+  childOut.on("end", () => {
+    fromServer.end();
+    // A server that closes its stdout can answer nothing more, even if its process lives on.
+    // Stopping it is harmless if it is exiting anyway; what waits is answered once it has.
+    shutdown("the server closed its stdout", false);
+  });
   stdin.on("end", () => {
     fromClient.end();
     shutdown("the client closed its input");
@@ -165,11 +173,11 @@ export function startGateway(options: GatewayOptions): Gateway {
     for (const timer of timers) clearTimeout(timer);
     fromServer.end();
     const description = code !== null ? `exited with code ${code}` : `was killed by ${signal}`;
-    if (!stopping) log.warn(`the MCP server ${description}`);
+    if (!stopRequested) log.warn(`the MCP server ${description}`);
     router.serverExited(description);
     stdin.pause();
     resolveExit(exitCode(code, signal));
   });
 
-  return { exited, shutdown };
+  return { exited, shutdown: (why) => shutdown(why) };
 }

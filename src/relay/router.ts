@@ -161,6 +161,22 @@ export class Router {
     if (pending === undefined) return;
     this.#pending.delete(key);
     if (pending.call !== undefined) this.#auditCall(pending, { cancelled: true });
+    this.#settleBatch(pending, undefined);
+  }
+
+  /**
+   * One request of a batch is settled. When none is left waiting, the gateway's own answers to
+   * that batch go out: into `collector` (the server's batch response being assembled), or alone.
+   */
+  #settleBatch(pending: Pending, collector: Buffer[] | undefined): void {
+    const batch = pending.batch;
+    if (batch === undefined || --batch.awaiting > 0) return;
+    if (collector === undefined) {
+      this.#flushBatch(batch);
+    } else {
+      collector.push(...batch.replies);
+      batch.replies = [];
+    }
   }
 
   #noteClient(buf: Buffer, members: Span[]): void {
@@ -350,17 +366,7 @@ export class Router {
     if (pending.call !== undefined && this.#auditing) {
       this.#auditCall(pending, { is_error: isError || this.#resultIsError(buf, members) });
     }
-    if (pending.batch !== undefined) {
-      pending.batch.awaiting--;
-      if (pending.batch.awaiting === 0) {
-        if (batchOwn !== undefined) {
-          batchOwn.push(...pending.batch.replies);
-          pending.batch.replies = [];
-        } else {
-          this.#flushBatch(pending.batch);
-        }
-      }
-    }
+    this.#settleBatch(pending, batchOwn);
     return rewritten;
   }
 
@@ -403,7 +409,7 @@ export class Router {
     for (const pending of this.#pending.values()) {
       this.#options.toClient(errorReply(pending.id, SERVER_ERROR, `mcpgate: the MCP server ${description} before answering ${pending.method}`));
       if (pending.call !== undefined) this.#auditCall(pending, { is_error: true, error: `server ${description}` });
-      if (pending.batch !== undefined) this.#flushBatch(pending.batch);
+      this.#settleBatch(pending, undefined);
     }
     this.#pending.clear();
   }

@@ -24,7 +24,7 @@ describe("a server that pollutes stdout", () => {
     const gate = await connect(writePolicy(ALLOW_ALL), rawServer("noisy"));
     try {
       const result = await gate.client.callTool({ name: "echo", arguments: { text: "hi" } });
-      assert.equal(text(result), '{"text":"hi"}');
+      assert.equal(text(result), 'echo: {"text":"hi"}');
       assert.match(gate.stderr(), /server stdout \(not JSON-RPC, not forwarded\): Server starting\.\.\. \(this line is not JSON-RPC\)/);
       assert.match(gate.stderr(), /server stdout \(not JSON-RPC, not forwarded\): \[debug\] handling tools\/call/);
     } finally {
