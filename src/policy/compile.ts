@@ -53,27 +53,50 @@ export function isGlob(pattern: string): boolean {
   return picomatch.scan(pattern).isGlob;
 }
 
-/** Exact names in a Map (safe for "__proto__"), globs tried in order, results cached. */
+/** How many capturing groups a regular expression source has (its match array's length - 1). */
+function groupCount(source: string): number {
+  return new RegExp(`${source}|`).exec("")!.length - 1;
+}
+
+/**
+ * All globs as one regular expression, alternatives in file order: the engine tries them left
+ * to right in native code, so the first alternative that matches is the first glob in order.
+ * An empty group after each alternative marks which one it was.
+ */
+function firstGlob<T>(globs: Array<[pattern: string, value: T]>): (name: string) => T | undefined {
+  const markers: number[] = [];
+  let groups = 0;
+  const alternatives = globs.map(([pattern]) => {
+    const source = picomatch.makeRe(pattern, GLOB_OPTIONS).source;
+    groups += groupCount(source) + 1;
+    markers.push(groups);
+    return `(?:${source})()`;
+  });
+  const combined = new RegExp(alternatives.join("|"));
+  return (name) => {
+    const match = combined.exec(name);
+    if (match === null) return undefined;
+    for (let i = 0; i < markers.length; i++) if (match[markers[i]!] !== undefined) return globs[i]![1];
+    return undefined;
+  };
+}
+
+/** Exact names in a Map (safe for "__proto__"), then the first matching glob, results cached. */
 function makeMatcher<T>(items: Array<[pattern: string, value: T]>): (name: string) => T | undefined {
   const exact = new Map<string, T>();
-  const globs: Array<[test: (name: string) => boolean, value: T]> = [];
+  const globs: Array<[string, T]> = [];
   for (const [pattern, value] of items) {
     if (!exact.has(pattern)) exact.set(pattern, value);
-    if (isGlob(pattern)) globs.push([picomatch(pattern, GLOB_OPTIONS), value]);
+    if (isGlob(pattern)) globs.push([pattern, value]);
   }
   if (globs.length === 0) return (name) => exact.get(name);
+  const glob = firstGlob(globs);
   const cache = new Map<string, T | undefined>();
   return (name) => {
     const hit = exact.get(name);
     if (hit !== undefined) return hit;
     if (cache.has(name)) return cache.get(name);
-    let found: T | undefined;
-    for (const [test, value] of globs) {
-      if (test(name)) {
-        found = value;
-        break;
-      }
-    }
+    const found = glob(name);
     if (cache.size >= CACHE_LIMIT) cache.clear();
     cache.set(name, found);
     return found;

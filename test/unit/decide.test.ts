@@ -53,6 +53,15 @@ describe("decide", () => {
     assert.equal(call("write_file").rule, "tools.*");
   });
 
+  it("picks the first matching glob in file order, whatever groups the globs compile to", () => {
+    const call = session(compile('version: "1"\ndefault: deny\ntools:\n  "@(git|svn)_*": { action: deny }\n  "{read,list}_*": {}\n  "git_*": {}\n  "*_file": { action: deny }\n  "*": {}\n'));
+    assert.equal(call("git_push").rule, "tools.@(git|svn)_*");
+    assert.equal(call("svn_commit").rule, "tools.@(git|svn)_*");
+    assert.equal(call("read_file").rule, "tools.{read,list}_*");
+    assert.equal(call("write_file").rule, "tools.*_file");
+    assert.equal(call("anything").rule, "tools.*");
+  });
+
   it("is safe for tool names such as __proto__, constructor and toString", () => {
     const call = session(compile('version: "1"\ndefault: deny\ntools:\n  run: {}\n'));
     for (const tool of ["__proto__", "constructor", "toString", "hasOwnProperty", "valueOf"]) {
