@@ -24,6 +24,10 @@ export interface CompiledEntry {
   action: Action;
   reason?: string;
   limits: CompiledLimit[];
+  /** What a call through this entry is checked against: all_tools' limits, then its own. */
+  checks: CompiledLimit[];
+  /** The distinct counters a forwarded call counts on, once each. */
+  counters: string[];
 }
 
 export interface CounterSpec {
@@ -34,6 +38,8 @@ export interface CounterSpec {
 export interface CompiledPolicy {
   defaultEffect: "allow" | "deny";
   allToolsLimits: CompiledLimit[];
+  /** The distinct counters of all_tools' limits (for calls that no entry matches). */
+  allToolsCounters: string[];
   includeArgs: boolean;
   counters: Map<string, CounterSpec>;
   entryCount: number;
@@ -120,9 +126,13 @@ export function compilePolicy(doc: PolicyDocument): CompiledPolicy {
       return compiled;
     });
 
+  const allToolsLimits = compileLimits(doc.all_tools?.limits, "all_tools");
+  const distinctCounters = (limits: CompiledLimit[]): string[] => [...new Set(limits.map((limit) => limit.counter))];
   const entries: Array<[string, CompiledEntry]> = doc.tools.map(([key, entry]) => {
     const rule = `tools.${key}`;
-    const compiled: CompiledEntry = { key, rule, action: entry.action ?? "allow", limits: compileLimits(entry.limits, rule) };
+    const limits = compileLimits(entry.limits, rule);
+    const checks = [...allToolsLimits, ...limits];
+    const compiled: CompiledEntry = { key, rule, action: entry.action ?? "allow", limits, checks, counters: distinctCounters(checks) };
     if (entry.reason !== undefined) compiled.reason = entry.reason;
     return [key, compiled];
   });
@@ -130,7 +140,8 @@ export function compilePolicy(doc: PolicyDocument): CompiledPolicy {
 
   return {
     defaultEffect: doc.default,
-    allToolsLimits: compileLimits(doc.all_tools?.limits, "all_tools"),
+    allToolsLimits,
+    allToolsCounters: distinctCounters(allToolsLimits),
     includeArgs: doc.audit?.include_args === true,
     counters,
     entryCount: entries.length,

@@ -17,12 +17,14 @@ export interface Decision {
   rule: string;
   reason: string;
   retryAfterMs?: number;
-  /** Limits to count against when the call is forwarded. */
-  limits: CompiledLimit[];
+  /** Counters to count on when the call is forwarded, each once. */
+  counters: string[];
 }
 
+const NO_COUNTERS: string[] = [];
+
 function denial(tool: string, rule: string, reason: string, retryAfterMs?: number): Decision {
-  const decision: Decision = { effect: "deny", tool, rule, reason, limits: [] };
+  const decision: Decision = { effect: "deny", tool, rule, reason, counters: NO_COUNTERS };
   if (retryAfterMs !== undefined) decision.retryAfterMs = retryAfterMs;
   return decision;
 }
@@ -55,25 +57,20 @@ export function decide(policy: CompiledPolicy, counters: Counters, call: ToolCal
   }
   if (entry?.action === "deny") return denial(name, entry.rule, entry.reason ?? `denied by policy (${entry.rule})`);
 
-  const limits = entry === undefined ? policy.allToolsLimits : [...policy.allToolsLimits, ...entry.limits];
-  const exceeded = checkLimits(limits, counters, now, entry?.reason);
+  const exceeded = checkLimits(entry?.checks ?? policy.allToolsLimits, counters, now, entry?.reason);
   if (exceeded !== undefined) return denial(name, exceeded.rule, exceeded.reason, exceeded.retryAfterMs);
 
   const rule = entry?.rule ?? "default";
+  const toCount = entry?.counters ?? policy.allToolsCounters;
   if (entry?.action === "approve") {
-    return { effect: "approve", tool: name, rule, reason: entry.reason ?? `${rule} requires a human's approval`, limits };
+    return { effect: "approve", tool: name, rule, reason: entry.reason ?? `${rule} requires a human's approval`, counters: toCount };
   }
-  return { effect: "allow", tool: name, rule, reason: entry === undefined ? "default: allow" : `allowed by ${rule}`, limits };
+  return { effect: "allow", tool: name, rule, reason: entry === undefined ? "default: allow" : `allowed by ${rule}`, counters: toCount };
 }
 
-/** Counts a forwarded call against its limits: each counter once, however many limits share it. */
+/** Counts a forwarded call: once on each of its counters, however many limits share one. */
 export function consume(decision: Decision, counters: Counters, now: number): void {
-  const seen = new Set<string>();
-  for (const limit of decision.limits) {
-    if (seen.has(limit.counter)) continue;
-    seen.add(limit.counter);
-    counters.get(limit.counter).add(now);
-  }
+  for (const counter of decision.counters) counters.get(counter).add(now);
 }
 
 /** The text an agent reads: "[POLICY DENIED] run: Shell commands are capped (10 per minute; retry in 23s)". */

@@ -7,7 +7,7 @@ import type { AuditLog } from "../audit/log.ts";
 import type { Counters } from "../limits/counters.ts";
 import type { CompiledPolicy } from "../policy/compile.ts";
 import { consume, decide, denialResult, denialText, type Decision } from "../policy/decide.ts";
-import { stripTerminator } from "../wire/framing.ts";
+import { contentEnd } from "../wire/framing.ts";
 import { classify, classifyElement, decodeSpan, member, NULL_ID, type Id, type Message } from "../wire/message.ts";
 import { batchReply, errorReply, INTERNAL_ERROR, INVALID_PARAMS, INVALID_REQUEST, PARSE_ERROR, resultReply, SERVER_ERROR } from "../wire/reply.ts";
 import { countKeys, scanJson, type Span } from "../wire/scan.ts";
@@ -77,14 +77,16 @@ export class Router {
   // ---- client → server -------------------------------------------------------------------
 
   fromClient(line: Buffer): void {
-    const content = stripTerminator(line);
-    if (content.length === 0) {
+    // Spans index into the line itself; its terminator is whitespace to every JSON parser.
+    const end = contentEnd(line);
+    if (end === 0) {
       this.#options.toServer(line);
       return;
     }
-    const scan = scanJson(content);
+    const content = line;
+    const scan = scanJson(line, {}, 0, end);
     if (!scan.ok) {
-      this.#options.log.warn(`client sent a line that is not JSON (${scan.error} at byte ${scan.at}); answered with a parse error, not forwarded: ${preview(content, 200)}`);
+      this.#options.log.warn(`client sent a line that is not JSON (${scan.error} at byte ${scan.at}); answered with a parse error, not forwarded: ${preview(line.subarray(0, end), 200)}`);
       this.#options.toClient(errorReply(NULL_ID, PARSE_ERROR, `Parse error: ${scan.error} at byte ${scan.at}`));
       return;
     }
@@ -250,7 +252,7 @@ export class Router {
       decision = {
         ...decision,
         effect: "deny",
-        limits: [],
+        counters: [],
         reason: `${decision.reason}: a human's approval is required, and no approval channel exists`,
       };
     }
@@ -322,20 +324,21 @@ export class Router {
   // ---- server → client -------------------------------------------------------------------
 
   fromServer(line: Buffer): void {
-    const content = stripTerminator(line);
-    if (content.length === 0) {
+    const end = contentEnd(line);
+    if (end === 0) {
       this.#options.toClient(line);
       return;
     }
-    const scan = scanJson(content);
+    const content = line;
+    const scan = scanJson(line, {}, 0, end);
     if (!scan.ok || scan.type === "scalar") {
-      this.#pollution(content);
+      this.#pollution(line.subarray(0, end));
       return;
     }
     if (scan.type === "object") {
       const message = classify(content, scan);
       if (message.kind === "invalid") {
-        this.#pollution(content);
+        this.#pollution(line.subarray(0, end));
         return;
       }
       const rewritten = message.kind === "response" ? this.#serverResponse(content, message.id, message.isError, message.members) : undefined;

@@ -88,10 +88,16 @@ export class LineSplitter {
   }
 }
 
-/** The line's content without its "\n" or "\r\n". */
-export function stripTerminator(line: Buffer): Buffer {
+/** Where the line's content ends: before its "\n" or "\r\n". */
+export function contentEnd(line: Buffer): number {
   let end = line.length;
   if (end > 0 && line[end - 1] === NEWLINE) end--;
   if (end > 0 && line[end - 1] === 0x0d) end--;
+  return end;
+}
+
+/** The line's content without its "\n" or "\r\n". */
+export function stripTerminator(line: Buffer): Buffer {
+  const end = contentEnd(line);
   return end === line.length ? line : line.subarray(0, end);
 }

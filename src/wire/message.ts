@@ -26,6 +26,13 @@ export function decodeSpan(buf: Buffer, span: Span): unknown {
   return JSON.parse(buf.toString("utf8", span.start, span.end));
 }
 
+/** A string token with no escapes: its bytes between the quotes are its value. */
+function isPlainString(buf: Buffer, { start, end }: Span): boolean {
+  if (buf[start] !== 0x22) return false;
+  for (let i = start + 1; i < end - 1; i++) if (buf[i] === 0x5c) return false;
+  return true;
+}
+
 const PLAIN_INTEGER = /^(?:0|-?[1-9]\d{0,14})$/;
 
 function idFrom(buf: Buffer, span: Span): Id | undefined {
@@ -62,10 +69,14 @@ export function classify(buf: Buffer, { members, keys }: { members: Span[]; keys
   const methodSpan = member(members, "method");
   if (methodSpan !== undefined) {
     let method: unknown;
-    try {
-      method = decodeSpan(buf, methodSpan);
-    } catch {
-      method = undefined;
+    if (isPlainString(buf, methodSpan)) {
+      method = buf.toString("utf8", methodSpan.start + 1, methodSpan.end - 1);
+    } else {
+      try {
+        method = decodeSpan(buf, methodSpan);
+      } catch {
+        method = undefined;
+      }
     }
     if (typeof method !== "string") return { kind: "invalid", reason: "method must be a string", id: id ?? null };
     return id === undefined ? { kind: "notification", method, members, keys } : { kind: "request", id, method, members, keys };

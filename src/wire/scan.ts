@@ -89,7 +89,21 @@ const LITERALS: Record<number, Buffer> = {
   0x6e: Buffer.from("null"),
 };
 
+/** The keys of JSON-RPC envelopes, returned without allocating a string for each message. */
+const COMMON_KEYS = ["jsonrpc", "id", "method", "params", "result", "error"].map((key) => [key, Buffer.from(key)] as const);
+
+function commonKey(buf: Buffer, at: number, length: number): string | undefined {
+  outer: for (const [key, bytes] of COMMON_KEYS) {
+    if (bytes.length !== length) continue;
+    for (let i = 0; i < length; i++) if (buf[at + i] !== bytes[i]) continue outer;
+    return key;
+  }
+  return undefined;
+}
+
 function decodeKey(buf: Buffer, start: number, end: number): string | undefined {
+  const common = commonKey(buf, start + 1, end - start - 2);
+  if (common !== undefined) return common;
   const inner = buf.subarray(start + 1, end - 1);
   if (inner.indexOf(BACKSLASH) === -1) return inner.toString("utf8");
   try {

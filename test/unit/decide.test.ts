@@ -34,7 +34,7 @@ describe("decide", () => {
   it("default allow: unlisted tools are allowed, action: deny denies with the entry's reason", () => {
     const call = session(compile('version: "1"\ndefault: allow\ntools:\n  rm: { action: deny, reason: "never" }\n'));
     assert.equal(call("ls").effect, "allow");
-    assert.deepEqual(call("rm"), { effect: "deny", tool: "rm", rule: "tools.rm", reason: "never", limits: [] });
+    assert.deepEqual(call("rm"), { effect: "deny", tool: "rm", rule: "tools.rm", reason: "never", counters: [] });
   });
 
   it("hide wins over everything, by name or glob, and * hides all", () => {
