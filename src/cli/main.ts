@@ -2,6 +2,7 @@
 // option parsing, so server flags can never be mistaken for ours.
 import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
 import { check } from "./check.ts";
+import { explain } from "./explain.ts";
 import { wrap, type WrapOptions } from "./wrap.ts";
 
 declare const MCPGATE_VERSION: string;
@@ -51,6 +52,19 @@ In an MCP client config (Claude Desktop, Cursor, VS Code, Claude Code):
     .argument("[file]", "policy file (default: $MCPGATE_POLICY)")
     .action((file: string | undefined) => {
       result = check(file);
+    });
+
+  program
+    .command("explain")
+    .description("print the decision for one call and every check behind it, without starting a server")
+    .argument("<tool>", "tool name")
+    .argument("[json_args]", "the call's arguments as a JSON object")
+    .option("-p, --policy <file>", "policy file (default: $MCPGATE_POLICY)")
+    .option("--json", "machine-readable output")
+    .action((tool: string, json: string | undefined, options: { policy?: string; json?: boolean }, command: Command) => {
+      // --policy before the subcommand's arguments is parsed as the program's own option.
+      const policy = options.policy ?? (command.parent?.opts() as WrapOptions | undefined)?.policy;
+      result = explain(tool, json, { ...options, ...(policy === undefined ? {} : { policy }) });
     });
 
   for (const command of program.commands) command.exitOverride();

@@ -2,11 +2,14 @@
 import type { CounterSpec } from "../policy/compile.ts";
 import { SlidingLog } from "./window.ts";
 
+const WEIGHTED_CAPACITY = 10_000;
+
 export class Counters {
   readonly #logs = new Map<string, SlidingLog>();
 
   constructor(specs: Map<string, CounterSpec>) {
-    for (const [name, spec] of specs) this.#logs.set(name, new SlidingLog(spec.capacity, spec.horizonMs));
+    // A budget (increment_from) logs amounts, which may be small: give it room beyond `max`.
+    for (const [name, spec] of specs) this.#logs.set(name, new SlidingLog(spec.weighted ? Math.max(spec.capacity, WEIGHTED_CAPACITY) : spec.capacity, spec.horizonMs));
   }
 
   get(name: string): SlidingLog {

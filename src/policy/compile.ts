@@ -1,8 +1,10 @@
 // Turns a validated policy document into plain data and matchers, once, at load. The hot path
 // (decide.ts) touches only this compiled form.
 import picomatch from "picomatch";
+import type { ValidateFunction } from "ajv";
+import { compileCondition, parsePath, type CompiledCondition, type ConditionDocument } from "./conditions.ts";
 import { parseWindow } from "./duration.ts";
-import type { LimitObject, PolicyDocument } from "./schema.ts";
+import { schemaCompiler, type LimitObject, type PolicyDocument } from "./schema.ts";
 
 export type Action = "allow" | "deny" | "approve";
 
@@ -14,7 +16,16 @@ export interface CompiledLimit {
   window: string;
   windowMs: number;
   max: number;
+  /** Path segments of increment_from: the call adds that argument instead of 1. */
+  incrementFrom?: { path: string; segments: string[] };
   message?: string;
+}
+
+/** Argument rules of all_tools or of an entry. */
+export interface Rules {
+  require: CompiledCondition[];
+  denyIf: CompiledCondition[];
+  approveIf: CompiledCondition[];
 }
 
 export interface CompiledEntry {
@@ -28,11 +39,15 @@ export interface CompiledEntry {
   checks: CompiledLimit[];
   /** The distinct counters a forwarded call counts on, once each. */
   counters: string[];
+  rules: Rules;
+  /** The arguments' JSON Schema, compiled once. */
+  schema?: ValidateFunction;
 }
 
 export interface CounterSpec {
   capacity: number;
   horizonMs: number;
+  weighted?: boolean;
 }
 
 export interface CompiledPolicy {
@@ -40,6 +55,7 @@ export interface CompiledPolicy {
   allToolsLimits: CompiledLimit[];
   /** The distinct counters of all_tools' limits (for calls that no entry matches). */
   allToolsCounters: string[];
+  allToolsRules: Rules;
   includeArgs: boolean;
   counters: Map<string, CounterSpec>;
   entryCount: number;
@@ -120,20 +136,32 @@ export function compilePolicy(doc: PolicyDocument): CompiledPolicy {
       counters.set(counter, {
         capacity: Math.max(spec?.capacity ?? 0, limit.max),
         horizonMs: Math.max(spec?.horizonMs ?? 0, windowMs),
+        ...(spec?.weighted ? { weighted: true } : {}),
       });
       const compiled: CompiledLimit = { rule, counter, window: limit.window, windowMs, max: limit.max };
       if (limit.message !== undefined) compiled.message = limit.message;
+      if (limit.increment_from !== undefined) {
+        compiled.incrementFrom = { path: limit.increment_from, segments: parsePath(limit.increment_from)! };
+        // A budget logs amounts, not unit calls: give its log room beyond `max` entries.
+        counters.set(counter, { ...counters.get(counter)!, weighted: true });
+      }
       return compiled;
     });
 
   const allToolsLimits = compileLimits(doc.all_tools?.limits, "all_tools");
+  const compileRules = (rules: { require?: ConditionDocument[]; deny_if?: ConditionDocument[]; approve_if?: ConditionDocument[] } | undefined, at: string): Rules => ({
+    require: (rules?.require ?? []).map((condition, index) => compileCondition(condition, `${at}.require[${index}]`)),
+    denyIf: (rules?.deny_if ?? []).map((condition, index) => compileCondition(condition, `${at}.deny_if[${index}]`)),
+    approveIf: (rules?.approve_if ?? []).map((condition, index) => compileCondition(condition, `${at}.approve_if[${index}]`)),
+  });
   const distinctCounters = (limits: CompiledLimit[]): string[] => [...new Set(limits.map((limit) => limit.counter))];
   const entries: Array<[string, CompiledEntry]> = doc.tools.map(([key, entry]) => {
     const rule = `tools.${key}`;
     const limits = compileLimits(entry.limits, rule);
     const checks = [...allToolsLimits, ...limits];
-    const compiled: CompiledEntry = { key, rule, action: entry.action ?? "allow", limits, checks, counters: distinctCounters(checks) };
+    const compiled: CompiledEntry = { key, rule, action: entry.action ?? "allow", limits, checks, counters: distinctCounters(checks), rules: compileRules(entry, rule) };
     if (entry.reason !== undefined) compiled.reason = entry.reason;
+    if (entry.schema !== undefined) compiled.schema = schemaCompiler().compile(entry.schema);
     return [key, compiled];
   });
   const hidden = makeMatcher((doc.hide ?? []).map((pattern, index): [string, string] => [pattern, `hide[${index}]`]));
@@ -142,6 +170,7 @@ export function compilePolicy(doc: PolicyDocument): CompiledPolicy {
     defaultEffect: doc.default,
     allToolsLimits,
     allToolsCounters: distinctCounters(allToolsLimits),
+    allToolsRules: compileRules(doc.all_tools, "all_tools"),
     includeArgs: doc.audit?.include_args === true,
     counters,
     entryCount: entries.length,

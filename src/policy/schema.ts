@@ -1,6 +1,8 @@
 // The policy document's shape, in zod. Kept apart from loading (positions) and compiling
 // (matchers, counters) so each stage can be read and tested on its own.
 import { z } from "zod";
+import { Ajv, type ValidateFunction } from "ajv";
+import { conditionProblem, OPERATORS, parsePath } from "./conditions.ts";
 import { parseWindow } from "./duration.ts";
 
 const WINDOW_EXPECTED = "expected second|minute|hour|day or a duration like 30s";
@@ -16,6 +18,10 @@ export const limitObjectSchema = z.strictObject({
   window: windowSchema,
   max: z.number().finite().min(0),
   scope: z.enum(["session", "grant"]).optional(),
+  increment_from: z
+    .string()
+    .refine((path) => parsePath(path) !== undefined && path !== "args", { error: (issue) => `expected a path into the arguments such as args.amount, got ${describe(issue.input)}` })
+    .optional(),
   message: z.string().optional(),
 });
 
@@ -44,10 +50,43 @@ export const limitSchema = z.unknown().transform((value, ctx): LimitObject => {
   return z.NEVER;
 });
 
+export const conditionSchema = z
+  .strictObject({
+    path: z.string(),
+    op: z.enum(OPERATORS),
+    value: z.unknown().optional(),
+    message: z.string().optional(),
+  })
+  .superRefine((condition, ctx) => {
+    const problem = conditionProblem(condition);
+    if (problem !== undefined) ctx.addIssue({ code: "custom", message: problem, path: condition.op === "regex" || problem.includes("value") ? ["value"] : ["path"] });
+  });
+
+const conditions = z.array(conditionSchema).optional();
+
+let ajv: Ajv | undefined;
+/** One validator instance, strict: an unknown keyword in a schema is an error, not a no-op. */
+export function schemaCompiler(): Ajv {
+  ajv ??= new Ajv({ allErrors: false, strict: true });
+  return ajv;
+}
+
+export const jsonSchemaSchema = z.custom<object>((value) => typeof value === "object" && value !== null && !Array.isArray(value), { error: (issue) => `expected a JSON Schema (a mapping), got ${describe(issue.input)}` }).superRefine((schema, ctx) => {
+  try {
+    schemaCompiler().compile(schema) satisfies ValidateFunction;
+  } catch (error) {
+    ctx.addIssue({ code: "custom", message: `invalid JSON Schema: ${(error as Error).message}` });
+  }
+});
+
 export const entrySchema = z.strictObject({
   action: z.enum(["allow", "deny", "approve"]).optional(),
   reason: z.string().optional(),
   limits: z.array(limitSchema).optional(),
+  require: conditions,
+  deny_if: conditions,
+  approve_if: conditions,
+  schema: jsonSchemaSchema.optional(),
 });
 
 export type EntryDocument = z.infer<typeof entrySchema>;
@@ -60,6 +99,9 @@ export const policySchema = z.strictObject({
   all_tools: z
     .strictObject({
       limits: z.array(limitSchema).optional(),
+      require: conditions,
+      deny_if: conditions,
+      approve_if: conditions,
     })
     .optional(),
   // Entries are validated one by one (see load.ts): a record schema would silently drop a

@@ -1,0 +1,47 @@
+// `mcpgate explain --policy FILE TOOL [JSON_ARGS]`: the decision for one call and every check
+// behind it, without starting a server. Limits are judged as for the first call of a session.
+import { Chalk, supportsColor } from "chalk";
+import { Counters } from "../limits/counters.ts";
+import { decide, type Check } from "../policy/decide.ts";
+import { printError } from "./log.ts";
+import { loadOrReport, NO_POLICY_HELP, resolvePolicyPath } from "./policy.ts";
+
+export function explain(tool: string, json: string | undefined, options: { policy?: string; json?: boolean }): number {
+  const path = resolvePolicyPath(options.policy);
+  if (path === undefined) {
+    printError(NO_POLICY_HELP);
+    return 2;
+  }
+  let args: unknown = {};
+  if (json !== undefined) {
+    try {
+      args = JSON.parse(json);
+    } catch (error) {
+      printError(`JSON_ARGS must be a JSON object, got ${JSON.stringify(json)} (${(error as Error).message})`);
+      return 2;
+    }
+    if (args === null || typeof args !== "object" || Array.isArray(args)) {
+      printError(`JSON_ARGS must be a JSON object, got ${JSON.stringify(json)}`);
+      return 2;
+    }
+  }
+  const policy = loadOrReport(path);
+  if (policy === undefined) return 1;
+
+  const checks: Check[] = [];
+  const decision = decide(policy, new Counters(policy.counters), { name: tool, args }, 0, checks);
+  if (options.json) {
+    const { counters: _counters, amounts: _amounts, ...shown } = decision;
+    process.stdout.write(`${JSON.stringify({ ...shown, checks }, null, 2)}\n`);
+    return 0;
+  }
+  // Colours only when stdout is a terminal, as for any report meant for a person.
+  const chalk = new Chalk({ level: process.stdout.isTTY ? (supportsColor ? supportsColor.level : 1) : 0 });
+  const width = Math.max(...checks.map((check) => check.rule.length));
+  const lines = [chalk.bold(`${tool} ${JSON.stringify(args)}`)];
+  for (const check of checks) lines.push(`  ${check.passed ? chalk.green("✔") : chalk.red("✘")} ${check.rule.padEnd(width)}  ${chalk.dim(check.detail)}`);
+  const verdict = decision.effect === "allow" ? chalk.green.bold("ALLOW") : decision.effect === "deny" ? chalk.red.bold("DENY") : chalk.yellow.bold("APPROVE");
+  lines.push(`${verdict} ${decision.rule}: ${decision.reason}`);
+  process.stdout.write(`${lines.join("\n")}\n`);
+  return 0;
+}
