@@ -6,18 +6,9 @@ import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, it } from "node:test";
 import { once } from "node:events";
-import { BIN, call, connect, INIT, lines, rawServer, runGateway, tempDir, text, writePolicy } from "./helpers.ts";
+import { alive, BIN, call, connect, INIT, lines, rawServer, runGateway, tempDir, text, writePolicy } from "./helpers.ts";
 
 const ALLOW_ALL = 'version: "1"\ndefault: allow\n';
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 describe("a server that pollutes stdout", () => {
   it("moves its log lines to stderr; the client sees only protocol messages", async () => {

@@ -8,18 +8,9 @@ import { once } from "node:events";
 import { join } from "node:path";
 import { describe, it } from "node:test";
 import { setTimeout as delay } from "node:timers/promises";
-import { BIN, call, INIT, lines, rawServer, runGateway, tempDir, writePolicy } from "./helpers.ts";
+import { alive, BIN, call, INIT, lines, rawServer, runGateway, tempDir, writePolicy } from "./helpers.ts";
 
 const POLICY = 'version: "1"\ndefault: deny\ntools:\n  echo: {}\n  big: {}\n  flood: {}\n  close_stdout: {}\n';
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 function received(record: string): string[] {
   return existsSync(record) ? readFileSync(record, "utf8").split("\n").slice(0, -1) : [];

@@ -102,3 +102,13 @@ export function text(result: unknown): string {
   const content = (result as { content?: Array<{ type: string; text?: string }> }).content ?? [];
   return content[0]?.text ?? "";
 }
+
+/** Whether a process with this pid still exists (to prove no server outlives the gateway). */
+export function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
