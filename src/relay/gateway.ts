@@ -80,11 +80,12 @@ export function startGateway(options: GatewayOptions): Gateway {
   const childIn = child.stdin!;
   const childOut = child.stdout!;
 
+  const toClient = writer(stdout, childOut);
   const router = new Router({
     policy: options.policy,
     counters: new Counters(options.policy.counters),
     toServer: writer(childIn, stdin),
-    toClient: writer(stdout, childOut),
+    toClient,
     audit,
     log,
     now,
@@ -95,7 +96,7 @@ export function startGateway(options: GatewayOptions): Gateway {
     line: (bytes) => router.fromClient(bytes),
     oversize: (bytes) => {
       log.warn(`client sent a message of ${bytes} bytes, over the limit; dropped`);
-      stdout.write(errorReply(NULL_ID, INVALID_REQUEST, `mcpgate: message of ${bytes} bytes is over the limit and was dropped`));
+      toClient(errorReply(NULL_ID, INVALID_REQUEST, `mcpgate: message of ${bytes} bytes is over the limit and was dropped`));
     },
   });
   const fromServer = new LineSplitter({

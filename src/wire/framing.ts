@@ -95,9 +95,3 @@ export function contentEnd(line: Buffer): number {
   if (end > 0 && line[end - 1] === 0x0d) end--;
   return end;
 }
-
-/** The line's content without its "\n" or "\r\n". */
-export function stripTerminator(line: Buffer): Buffer {
-  const end = contentEnd(line);
-  return end === line.length ? line : line.subarray(0, end);
-}

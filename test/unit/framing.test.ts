@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import fc from "fast-check";
-import { LineSplitter, stripTerminator } from "../../src/wire/framing.ts";
+import { contentEnd, LineSplitter } from "../../src/wire/framing.ts";
 
 function collect(maxLineBytes?: number): { splitter: LineSplitter; lines: Buffer[]; oversize: number[] } {
   const lines: Buffer[] = [];
@@ -81,11 +81,11 @@ describe("LineSplitter", () => {
   });
 });
 
-describe("stripTerminator", () => {
-  it("removes one \\n or \\r\\n and nothing else", () => {
-    assert.equal(stripTerminator(Buffer.from("a\r\n")).toString(), "a");
-    assert.equal(stripTerminator(Buffer.from("a\n")).toString(), "a");
-    assert.equal(stripTerminator(Buffer.from("a\r\r\n")).toString(), "a\r");
-    assert.equal(stripTerminator(Buffer.from("a")).toString(), "a");
+describe("contentEnd", () => {
+  it("stops before one \\n or \\r\\n and nothing else", () => {
+    assert.equal(contentEnd(Buffer.from("a\r\n")), 1);
+    assert.equal(contentEnd(Buffer.from("a\n")), 1);
+    assert.equal(contentEnd(Buffer.from("a\r\r\n")), 2);
+    assert.equal(contentEnd(Buffer.from("a")), 1);
   });
 });
