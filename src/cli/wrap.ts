@@ -1,6 +1,7 @@
 // `mcpgate --policy FILE -- COMMAND [ARGS...]`: the main job.
 import { randomUUID } from "node:crypto";
 import { defaultAuditPath, noAudit, openAuditLog, type AuditLog } from "../audit/log.ts";
+import { commandApprover } from "../relay/approval.ts";
 import { startGateway } from "../relay/gateway.ts";
 import { printError, stderrLogger } from "./log.ts";
 import { loadOrReport, NO_POLICY_HELP, resolvePolicyPath } from "./policy.ts";
@@ -12,6 +13,8 @@ export interface WrapOptions {
   dryRun?: boolean;
   verbose?: boolean;
   shutdownGrace?: number;
+  /** A shell command asked about calls that need approval: the call as JSON on stdin, exit 0 approves. */
+  approver?: string;
 }
 
 export const EXIT_USAGE = 2;
@@ -38,7 +41,16 @@ export async function wrap(server: string[], options: WrapOptions, version: stri
   audit.write({ event: "start", version, policy: policyPath, server: server, dry_run: options.dryRun === true });
   log.info(`session ${session}: policy ${policyPath}${audit.path ? `, audit ${audit.path}` : ""}`);
 
-  const gateway = startGateway({ command, args, policy, audit, log, dryRun: options.dryRun === true, graceMs: options.shutdownGrace ?? 2000 });
+  const gateway = startGateway({
+    command,
+    args,
+    policy,
+    audit,
+    log,
+    dryRun: options.dryRun === true,
+    graceMs: options.shutdownGrace ?? 2000,
+    ...(options.approver === undefined ? {} : { approver: commandApprover(options.approver) }),
+  });
   const onSignal = (signal: NodeJS.Signals): void => gateway.shutdown(`received ${signal}`);
   const signals: NodeJS.Signals[] = ["SIGINT", "SIGTERM", "SIGHUP"];
   for (const signal of signals) process.on(signal, onSignal);

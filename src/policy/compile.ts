@@ -57,6 +57,7 @@ export interface CompiledPolicy {
   allToolsCounters: string[];
   allToolsRules: Rules;
   includeArgs: boolean;
+  approval: { timeoutMs: number; offerSession: boolean };
   counters: Map<string, CounterSpec>;
   entryCount: number;
   /** Whether any tool is hidden, so tools/list responses need filtering at all. */
@@ -70,6 +71,8 @@ export interface CompiledPolicy {
 const GLOB_OPTIONS = { bash: true, dot: true } as const;
 /** Lookups are cached per tool name; a client inventing names cannot grow the cache past this. */
 const CACHE_LIMIT = 10_000;
+/** Below the 60 s request timeout of common clients, so the agent gets our denial, not theirs. */
+export const DEFAULT_APPROVAL_TIMEOUT_MS = 50_000;
 
 export function isGlob(pattern: string): boolean {
   return picomatch.scan(pattern).isGlob;
@@ -172,6 +175,10 @@ export function compilePolicy(doc: PolicyDocument): CompiledPolicy {
     allToolsCounters: distinctCounters(allToolsLimits),
     allToolsRules: compileRules(doc.all_tools, "all_tools"),
     includeArgs: doc.audit?.include_args === true,
+    approval: {
+      timeoutMs: doc.approval?.timeout === undefined ? DEFAULT_APPROVAL_TIMEOUT_MS : parseWindow(doc.approval.timeout)!,
+      offerSession: doc.approval?.offer_session ?? true,
+    },
     counters,
     entryCount: entries.length,
     hides: (doc.hide ?? []).length > 0,

@@ -76,7 +76,11 @@ function amountFor(limit: CompiledLimit, args: unknown): number | string {
   return `${limit.incrementFrom.path} must be a finite number >= 0 for the budget ${limit.rule}, got ${got}`;
 }
 
-export function decide(policy: CompiledPolicy, counters: Counters, call: ToolCall, now: number, trace?: Check[]): Decision {
+/**
+ * Judges `call` at `now`. With `approved`, a human has already said yes to this call: the
+ * approval stage is skipped and everything before it (limits above all) is checked again.
+ */
+export function decide(policy: CompiledPolicy, counters: Counters, call: ToolCall, now: number, trace?: Check[], approved = false): Decision {
   const { name, args } = call;
   const hiddenBy = policy.hiddenBy(name);
   trace?.push({ rule: hiddenBy ?? "hide", passed: hiddenBy === undefined, detail: hiddenBy === undefined ? "not hidden" : "hidden" });
@@ -126,7 +130,7 @@ export function decide(policy: CompiledPolicy, counters: Counters, call: ToolCal
   const amounts = limits.some((limit) => limit.incrementFrom !== undefined)
     ? counted.map((counter) => amountFor(limits.find((limit) => limit.counter === counter)!, args) as number)
     : undefined;
-  const approval = entry?.action === "approve" ? { rule, reason: entry.reason ?? `${rule} requires a human's approval` } : (approvalNeeded(policy.allToolsRules, args, trace) ?? (entry === undefined ? undefined : approvalNeeded(entry.rules, args, trace)));
+  const approval = approved ? undefined : entry?.action === "approve" ? { rule, reason: entry.reason ?? `${rule} requires a human's approval` } : (approvalNeeded(policy.allToolsRules, args, trace) ?? (entry === undefined ? undefined : approvalNeeded(entry.rules, args, trace)));
   const decision: Decision =
     approval !== undefined
       ? { effect: "approve", tool: name, rule: approval.rule, reason: approval.reason, counters: counted }

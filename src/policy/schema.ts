@@ -108,6 +108,14 @@ export const policySchema = z.strictObject({
   // tool named "__proto__", and a dropped deny entry is a hole in the policy.
   tools: z.unknown().optional(),
   audit: z.strictObject({ include_args: z.boolean().optional() }).optional(),
+  approval: z
+    .strictObject({
+      // How long a human gets to answer; below the 60 s most clients wait for a tool call.
+      timeout: windowSchema.optional(),
+      // Whether the prompt offers "allow identical calls for the rest of this session".
+      offer_session: z.boolean().optional(),
+    })
+    .optional(),
 });
 
 export type PolicyDocument = Omit<z.infer<typeof policySchema>, "tools"> & {

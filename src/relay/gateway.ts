@@ -11,6 +11,7 @@ import type { CompiledPolicy } from "../policy/compile.ts";
 import { LineSplitter } from "../wire/framing.ts";
 import { NULL_ID } from "../wire/message.ts";
 import { errorReply, INVALID_REQUEST } from "../wire/reply.ts";
+import type { Approver } from "./approval.ts";
 import { Router, type Logger } from "./router.ts";
 
 export interface GatewayOptions {
@@ -20,6 +21,8 @@ export interface GatewayOptions {
   audit: AuditLog;
   log: Logger;
   dryRun?: boolean;
+  /** Asks a human about calls that need approval, instead of the client's elicitation. */
+  approver?: Approver;
   stdin?: Readable;
   stdout?: Writable;
   /** How long the server gets after its stdin closes, and again after SIGTERM. */
@@ -90,6 +93,7 @@ export function startGateway(options: GatewayOptions): Gateway {
     log,
     now,
     dryRun: options.dryRun ?? false,
+    ...(options.approver === undefined ? {} : { approver: options.approver }),
   });
 
   const fromClient = new LineSplitter({

@@ -11,6 +11,7 @@ import { contentEnd } from "../wire/framing.ts";
 import { classify, classifyElement, decodeSpan, member, NULL_ID, type Id, type Message } from "../wire/message.ts";
 import { batchReply, errorReply, INTERNAL_ERROR, INVALID_PARAMS, INVALID_REQUEST, PARSE_ERROR, resultReply, SERVER_ERROR } from "../wire/reply.ts";
 import { countKeys, scanJson, type Span } from "../wire/scan.ts";
+import { canElicitForm, canonicalJson, elicitationAnswer, elicitationRequest, PrivateIds, type ApprovalAnswer, type ApprovalRequest, type Approver } from "./approval.ts";
 import { withoutHiddenTools } from "./rewrite.ts";
 
 export interface Logger {
@@ -32,7 +33,31 @@ export interface RouterOptions {
   dryRun?: boolean;
   /** Requests awaiting the server's answer; past this, new ones are refused. */
   maxPending?: number;
+  /** An approval channel outside the protocol (--approver); preferred over elicitation. */
+  approver?: Approver;
+  /** Runs `fn` after `ms`; returns a function that cancels it. Injected so tests need no clock. */
+  setTimer?(ms: number, fn: () => void): () => void;
 }
+
+/** A call held until a human answers. */
+interface Approval {
+  request: ApprovalRequest;
+  /** The decision that asked for a human (effect "approve"). */
+  decision: Decision;
+  /** The call's exact bytes, as one line: what the server gets if the answer is yes. */
+  bytes: Buffer;
+  /** Its entry among the requests in flight; none for a call sent as a notification. */
+  pending?: Pending;
+  channel: "elicitation" | "approver";
+  /** Our elicitation/create's id, while the client has not answered it. */
+  elicitationId?: string;
+  settled: boolean;
+  /** Cancels the timeout and withdraws the question (ends an approver command). */
+  stop(): void;
+}
+
+/** How a wait for a human ended, as the audit log records it. */
+type Outcome = Extract<ApprovalAnswer, { approved: false }>["outcome"] | "accepted";
 
 /** Our own answers to some requests of a batch, sent with the server's answers to the rest. */
 interface BatchReplies {
@@ -44,14 +69,30 @@ interface Pending {
   id: Id;
   method: string;
   started: number;
-  call?: { tool: string; decision: Decision; args: Record<string, unknown> };
+  call?: { tool: string; decision: Decision; args: Record<string, unknown>; approval?: "accepted" | "session" };
   batch?: BatchReplies;
+  /** Set while the call waits for a human; the server has not seen it. */
+  approval?: Approval;
 }
 
 const DEFAULT_MAX_PENDING = 65_536;
 /** Ids of calls we denied, so a later notifications/cancelled for them is not forwarded. */
 const DENIED_MEMORY = 1_024;
 const ISERROR = Buffer.from('"isError"');
+const NEWLINE = Buffer.from("\n");
+/** Calls a human allowed "for the rest of this session"; past this, the oldest is forgotten. */
+const SESSION_ALLOWANCES = 4_096;
+
+function defaultTimer(ms: number, fn: () => void): () => void {
+  const timer = setTimeout(fn, ms);
+  timer.unref();
+  return () => clearTimeout(timer);
+}
+
+/** A private copy of one message as a line, to forward later. */
+function asLine(bytes: Buffer): Buffer {
+  return bytes[bytes.length - 1] === 0x0a ? Buffer.from(bytes) : Buffer.concat([bytes, NEWLINE]);
+}
 
 function preview(bytes: Buffer, limit = 500): string {
   const text = bytes.toString("utf8", 0, Math.min(bytes.length, limit));
@@ -64,6 +105,15 @@ export class Router {
   readonly #denied = new Set<string>();
   readonly #maxPending: number;
   #client: { name?: string; version?: string } = {};
+  /** Whether the client declared it can show form-mode elicitation at initialize. */
+  #elicitForm = false;
+  readonly #ids = new PrivateIds();
+  /** Our elicitation requests the client has not answered, by id key. */
+  readonly #asking = new Map<string, Approval>();
+  /** Every call waiting for a human, with or without an id. */
+  readonly #held = new Set<Approval>();
+  /** Tool and canonical arguments of calls a human allowed for the rest of the session. */
+  readonly #sessionAllowed = new Set<string>();
 
   constructor(options: RouterOptions) {
     this.#options = options;
@@ -93,7 +143,7 @@ export class Router {
     if (scan.type === "object") {
       const reply = this.#clientMessage(content, classify(content, scan), undefined);
       if (reply === "forward") this.#options.toServer(line);
-      else if (reply !== undefined) this.#options.toClient(reply);
+      else if (reply !== undefined && reply !== "held") this.#options.toClient(reply);
       return;
     }
     if (scan.type === "array") {
@@ -103,12 +153,20 @@ export class Router {
     this.#options.toClient(errorReply(NULL_ID, INVALID_REQUEST, "Invalid Request: expected a JSON-RPC object or batch"));
   }
 
-  /** Handles one message (alone or in a batch): "forward", our own reply, or undefined (dropped). */
-  #clientMessage(buf: Buffer, message: Message, batch: BatchReplies | undefined): "forward" | Buffer | undefined {
+  /**
+   * Handles one message (alone or in a batch): "forward", our own reply, "held" (a request
+   * waiting for a human, answered later) or undefined (dropped).
+   */
+  #clientMessage(buf: Buffer, message: Message, batch: BatchReplies | undefined): "forward" | "held" | Buffer | undefined {
     switch (message.kind) {
       case "invalid":
         return errorReply(message.id ?? NULL_ID, INVALID_REQUEST, `Invalid Request: ${message.reason}`);
       case "response":
+        // The answer to one of our approval prompts is ours; the server never asked.
+        if (this.#ids.owns(message.id.key)) {
+          this.#elicitationAnswered(buf, message.id.key);
+          return undefined;
+        }
         return "forward";
       case "notification":
         return this.#clientNotification(buf, message);
@@ -134,12 +192,17 @@ export class Router {
     if (method === "tools/call") {
       // A call sent as a notification still runs on the server: judge it, drop it if denied.
       const judged = this.#judge(buf, undefined, keys);
+      if (judged.approval !== undefined) {
+        this.#ask(judged.approval, judged.args!, asLine(buf), undefined);
+        return undefined;
+      }
       return judged.decision?.effect === "allow" || judged.forward ? "forward" : undefined;
     }
     if (method === "notifications/cancelled") {
       const requestId = this.#cancelledId(buf, members);
+      // The server never saw a call we denied or still hold: the cancellation is ours alone.
       if (requestId !== undefined && this.#denied.has(requestId)) return undefined;
-      if (requestId !== undefined) this.#cancelled(requestId);
+      if (requestId !== undefined && this.#cancelled(requestId)) return undefined;
     }
     return "forward";
   }
@@ -157,13 +220,25 @@ export class Router {
     return undefined;
   }
 
-  /** The client gave up on a request: the server should not answer it, so stop waiting. */
-  #cancelled(key: string): void {
+  /**
+   * The client gave up on a request: the server should not answer it, so stop waiting.
+   * Returns true when the request was still held for approval, so the server never saw it.
+   */
+  #cancelled(key: string): boolean {
     const pending = this.#pending.get(key);
-    if (pending === undefined) return;
+    if (pending === undefined) return false;
     this.#pending.delete(key);
-    if (pending.call !== undefined) this.#auditCall(pending, { cancelled: true });
+    const approval = pending.approval;
+    if (approval !== undefined) {
+      // Withdrawn: whatever the human answers now has no effect, and nobody expects a reply.
+      this.#withdraw(approval, "the client cancelled the call");
+      this.#auditDenied(approval.decision, approval.request.args, { approval: "withdrawn" });
+      this.#rememberDenied(key);
+    } else if (pending.call !== undefined) {
+      this.#auditCall(pending, { cancelled: true });
+    }
     this.#settleBatch(pending, undefined);
+    return approval !== undefined;
   }
 
   /**
@@ -185,7 +260,8 @@ export class Router {
     const span = member(members, "params");
     if (span === undefined) return;
     try {
-      const params = decodeSpan(buf, span) as { clientInfo?: { name?: unknown; version?: unknown } } | null;
+      const params = decodeSpan(buf, span) as { clientInfo?: { name?: unknown; version?: unknown }; capabilities?: unknown } | null;
+      this.#elicitForm = canElicitForm(params?.capabilities);
       const info = params?.clientInfo;
       this.#client = {
         ...(typeof info?.name === "string" ? { name: info.name } : {}),
@@ -196,16 +272,23 @@ export class Router {
     }
   }
 
-  #toolCall(buf: Buffer, id: Id, keys: number, batch: BatchReplies | undefined): "forward" | Buffer {
+  #toolCall(buf: Buffer, id: Id, keys: number, batch: BatchReplies | undefined): "forward" | "held" | Buffer {
     const judged = this.#judge(buf, id, keys);
     if (judged.reply !== undefined) {
       this.#rememberDenied(id.key);
       return judged.reply;
     }
     const pending: Pending = { id, method: "tools/call", started: this.#options.now() };
-    if (judged.decision !== undefined) pending.call = { tool: judged.decision.tool, decision: judged.decision, args: judged.args! };
     if (batch !== undefined) pending.batch = batch;
     this.#pending.set(id.key, pending);
+    if (judged.approval !== undefined) {
+      this.#ask(judged.approval, judged.args!, asLine(buf), pending);
+      return "held";
+    }
+    if (judged.decision !== undefined) {
+      pending.call = { tool: judged.decision.tool, decision: judged.decision, args: judged.args! };
+      if (judged.session) pending.call.approval = "session";
+    }
     return "forward";
   }
 
@@ -213,7 +296,7 @@ export class Router {
    * Parses and judges a tools/call. Returns the reply to send instead of forwarding (a denial
    * or a protocol error), or the decision to forward under.
    */
-  #judge(buf: Buffer, id: Id | undefined, keys: number): { reply?: Buffer; decision?: Decision; args?: Record<string, unknown>; forward?: boolean } {
+  #judge(buf: Buffer, id: Id | undefined, keys: number): { reply?: Buffer; decision?: Decision; args?: Record<string, unknown>; forward?: boolean; approval?: Decision; session?: boolean } {
     const refuse = (code: number, message: string): { reply?: Buffer } => {
       this.#options.log.warn(`refused a tools/call: ${message}`);
       return id === undefined ? {} : { reply: errorReply(id, code, message) };
@@ -248,19 +331,31 @@ export class Router {
     const { policy, counters, now, dryRun, log } = this.#options;
     const at = now();
     let decision = decide(policy, counters, { name, args: callArgs }, at);
+    let session = false;
     if (decision.effect === "approve") {
-      decision = {
-        ...decision,
-        effect: "deny",
-        counters: [],
-        reason: `${decision.reason}: a human's approval is required, and no approval channel exists`,
-      };
+      if (this.#sessionAllowed.size > 0 && this.#sessionAllowed.has(allowanceKey(name, callArgs))) {
+        decision = { ...decision, effect: "allow", reason: `allowed by a human for the rest of this session (${decision.rule})` };
+        session = true;
+      } else if (this.#options.approver === undefined && !this.#elicitForm) {
+        decision = {
+          ...decision,
+          effect: "deny",
+          counters: [],
+          reason: `${decision.reason}: a human's approval is required, and no approval channel exists (the client does not support elicitation and no --approver is set)`,
+        };
+      } else if (dryRun) {
+        log.warn(`dry run: would ask a human about ${name} [${decision.rule}]; forwarding`);
+        if (this.#auditing) this.#audit({ event: "call", tool: name, decision: "approve", dry_run: true, rule: decision.rule, reason: decision.reason, ...this.#argsField(callArgs) });
+        return { forward: true, args: callArgs };
+      } else {
+        return { approval: decision, args: callArgs };
+      }
     }
 
     if (decision.effect === "allow") {
       consume(decision, counters, at);
       if (log.verbose) log.info(`allow ${name} (${decision.rule})`);
-      return { decision, args: callArgs };
+      return { decision, args: callArgs, session };
     }
     if (dryRun) {
       log.warn(`dry run: would deny ${denialText(decision)} [${decision.rule}]; forwarding`);
@@ -268,16 +363,134 @@ export class Router {
       return { forward: true, args: callArgs };
     }
     log.warn(`${denialText(decision)} [${decision.rule}]`);
-    if (this.#auditing) this.#audit({
-      event: "call",
-      tool: name,
-      decision: "deny",
-      rule: decision.rule,
-      reason: decision.reason,
-      ...(decision.retryAfterMs === undefined ? {} : { retry_after_ms: decision.retryAfterMs }),
-      ...this.#argsField(callArgs),
-    });
+    this.#auditDenied(decision, callArgs, {});
     return id === undefined ? { decision } : { decision, reply: resultReply(id, denialResult(decision)) };
+  }
+
+  // ---- approval --------------------------------------------------------------------------
+
+  /** Holds a call and asks a human about it: the approver command if set, else the client. */
+  #ask(decision: Decision, args: Record<string, unknown>, bytes: Buffer, pending: Pending | undefined): void {
+    const { approver, policy, log } = this.#options;
+    const { timeoutMs, offerSession } = policy.approval;
+    const request: ApprovalRequest = { tool: decision.tool, args, reason: decision.reason, rule: decision.rule };
+    const controller = new AbortController();
+    const approval: Approval = { request, decision, bytes, channel: approver === undefined ? "elicitation" : "approver", settled: false, stop: () => {} };
+    if (pending !== undefined) {
+      approval.pending = pending;
+      pending.approval = approval;
+    }
+    this.#held.add(approval);
+    const cancelTimer = (this.#options.setTimer ?? defaultTimer)(timeoutMs, () =>
+      this.#answered(approval, { approved: false, outcome: "timeout", reason: `nobody answered within ${formatSeconds(timeoutMs)}` }),
+    );
+    approval.stop = () => {
+      cancelTimer();
+      controller.abort();
+      if (approval.elicitationId !== undefined) this.#asking.delete(`s${approval.elicitationId}`);
+    };
+    log.warn(`asking a human about ${decision.tool} [${decision.rule}] via ${approval.channel === "approver" ? "the approver command" : "the client (elicitation)"}`);
+    if (approver !== undefined) {
+      approver(request, controller.signal).then(
+        (answer) => this.#answered(approval, answer),
+        (error: unknown) => this.#answered(approval, { approved: false, outcome: "error", reason: `the approver failed (${(error as Error).message})` }),
+      );
+      return;
+    }
+    const id = this.#ids.next();
+    approval.elicitationId = id;
+    this.#asking.set(`s${id}`, approval);
+    this.#options.toClient(elicitationRequest(id, request, timeoutMs, offerSession));
+  }
+
+  /** The client answered one of our elicitation/create requests (perhaps too late). */
+  #elicitationAnswered(buf: Buffer, key: string): void {
+    const approval = this.#asking.get(key);
+    if (approval === undefined) {
+      this.#options.log.info("a late answer to an approval prompt arrived; ignored");
+      return;
+    }
+    this.#asking.delete(key);
+    approval.elicitationId = undefined;
+    let response: unknown;
+    try {
+      response = JSON.parse(buf.toString("utf8"));
+    } catch {
+      response = { error: { message: "the answer could not be decoded" } };
+    }
+    this.#answered(approval, elicitationAnswer(response));
+  }
+
+  /** Ends a wait without an answer: the timer stops, the prompt is withdrawn from the client. */
+  #withdraw(approval: Approval, why: string): void {
+    if (approval.settled) return;
+    approval.settled = true;
+    const prompt = approval.elicitationId;
+    approval.stop();
+    this.#held.delete(approval);
+    if (prompt !== undefined) {
+      const cancel = { jsonrpc: "2.0", method: "notifications/cancelled", params: { requestId: prompt, reason: why } };
+      this.#options.toClient(Buffer.from(`${JSON.stringify(cancel)}\n`));
+    }
+  }
+
+  /** A human (or the clock) answered: forward the held call, or deny it with the reason. */
+  #answered(approval: Approval, answer: ApprovalAnswer): void {
+    if (approval.settled) return;
+    this.#withdraw(approval, answer.approved ? "answered" : answer.reason);
+    const { pending, request, bytes } = approval;
+    const { policy, counters, now, log } = this.#options;
+    const at = now();
+    if (answer.approved) {
+      // Limits are checked again and consumed now: other calls may have used them meanwhile.
+      const decision = decide(policy, counters, { name: request.tool, args: request.args }, at, undefined, true);
+      if (decision.effect !== "allow") {
+        this.#denyHeld(approval, decision, "accepted");
+        return;
+      }
+      consume(decision, counters, at);
+      if (answer.session === true) this.#allowForSession(request);
+      const approved: Decision = { ...decision, rule: approval.decision.rule, reason: `approved by a human (${approval.decision.reason})` };
+      log.warn(`a human approved ${request.tool} [${approval.decision.rule}]${answer.session === true ? ", and identical calls for the rest of this session" : ""}`);
+      if (pending !== undefined) {
+        pending.approval = undefined;
+        pending.started = at;
+        pending.call = { tool: request.tool, decision: approved, args: request.args, approval: "accepted" };
+      }
+      this.#options.toServer(bytes);
+      return;
+    }
+    const decision: Decision = { ...approval.decision, effect: "deny", counters: [], reason: `${approval.decision.reason}; ${answer.reason}` };
+    delete decision.amounts;
+    this.#denyHeld(approval, decision, answer.outcome);
+  }
+
+  #denyHeld(approval: Approval, decision: Decision, outcome: Outcome): void {
+    this.#options.log.warn(`${denialText(decision)} [${decision.rule}]`);
+    this.#auditDenied(decision, approval.request.args, { approval: outcome });
+    const pending = approval.pending;
+    if (pending === undefined || this.#pending.get(pending.id.key) !== pending) return;
+    this.#pending.delete(pending.id.key);
+    this.#rememberDenied(pending.id.key);
+    const reply = resultReply(pending.id, denialResult(decision));
+    if (pending.batch === undefined) {
+      this.#options.toClient(reply);
+      return;
+    }
+    pending.batch.replies.push(reply);
+    this.#settleBatch(pending, undefined);
+  }
+
+  #allowForSession(request: ApprovalRequest): void {
+    this.#sessionAllowed.add(allowanceKey(request.tool, request.args));
+    if (this.#sessionAllowed.size > SESSION_ALLOWANCES) {
+      this.#sessionAllowed.delete(this.#sessionAllowed.values().next().value as string);
+    }
+  }
+
+  /** How many calls wait for a human. */
+  get heldCount(): number {
+    return this.#held.size;
   }
 
   #rememberDenied(key: string): void {
@@ -302,6 +515,9 @@ export class Router {
       if (outcome === "forward") {
         kept.push(span);
         if (message.kind === "request") batch.awaiting++;
+      } else if (outcome === "held") {
+        // Answered later: by our denial, or by the server once a human approves.
+        batch.awaiting++;
       } else if (outcome !== undefined) {
         batch.replies.push(outcome);
       }
@@ -355,7 +571,8 @@ export class Router {
   /** Settles the request this answers; returns replacement text if the response was rewritten. */
   #serverResponse(buf: Buffer, id: Id, isError: boolean, members: Span[], batchOwn?: Buffer[]): string | undefined {
     const pending = this.#pending.get(id.key);
-    if (pending === undefined) return undefined;
+    // A call still held for approval was never sent: an answer to its id is not its answer.
+    if (pending === undefined || pending.approval !== undefined) return undefined;
     this.#pending.delete(id.key);
     let rewritten: string | undefined;
     if (pending.method === "tools/list" && !isError && this.#options.policy.hides) {
@@ -409,6 +626,10 @@ export class Router {
 
   /** The server is gone: every request still waiting gets an error naming why. */
   serverExited(description: string): void {
+    for (const approval of this.#held) {
+      this.#withdraw(approval, `the MCP server ${description}`);
+      this.#auditDenied(approval.decision, approval.request.args, { approval: "withdrawn", error: `server ${description}` });
+    }
     for (const pending of this.#pending.values()) {
       this.#options.toClient(errorReply(pending.id, SERVER_ERROR, `mcpgate: the MCP server ${description} before answering ${pending.method}`));
       if (pending.call !== undefined) this.#auditCall(pending, { is_error: true, error: `server ${description}` });
@@ -434,18 +655,41 @@ export class Router {
     this.#options.audit.write({ ...event, ...client });
   }
 
+  #auditDenied(decision: Decision, args: Record<string, unknown>, extra: Record<string, unknown>): void {
+    if (!this.#auditing) return;
+    this.#audit({
+      event: "call",
+      tool: decision.tool,
+      decision: "deny",
+      rule: decision.rule,
+      reason: decision.reason,
+      ...(decision.retryAfterMs === undefined ? {} : { retry_after_ms: decision.retryAfterMs }),
+      ...extra,
+      ...this.#argsField(args),
+    });
+  }
+
   #auditCall(pending: Pending, outcome: Record<string, unknown>): void {
     if (!this.#auditing) return;
-    const { tool, decision, args } = pending.call!;
+    const { tool, decision, args, approval } = pending.call!;
     this.#audit({
       event: "call",
       tool,
       decision: "allow",
       rule: decision.rule,
       reason: decision.reason,
+      ...(approval === undefined ? {} : { approval }),
       ...this.#argsField(args),
       duration_ms: Math.round((this.#options.now() - pending.started) * 1000) / 1000,
       ...outcome,
     });
   }
+}
+
+function allowanceKey(tool: string, args: Record<string, unknown>): string {
+  return `${tool}\u0000${canonicalJson(args)}`;
+}
+
+function formatSeconds(ms: number): string {
+  return ms % 1000 === 0 ? `${ms / 1000} s` : `${ms} ms`;
 }

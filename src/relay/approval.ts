@@ -1,0 +1,146 @@
+// Asking a human. Two channels: MCP elicitation, where the gateway sends its own
+// elicitation/create to a client that declared it can show forms, and an approver command
+// (`--approver CMD`) that gets the call as JSON on stdin and approves by exiting 0.
+import type { ChildProcess } from "node:child_process";
+import { spawn } from "node:child_process";
+import { randomBytes } from "node:crypto";
+
+export interface ApprovalRequest {
+  tool: string;
+  args: Record<string, unknown>;
+  /** Why a human is asked: the policy's reason or the approve_if condition that matched. */
+  reason: string;
+  rule: string;
+}
+
+export type ApprovalAnswer = { approved: true; session?: boolean } | { approved: false; outcome: "declined" | "cancelled" | "timeout" | "error"; reason: string };
+
+/** An approval channel outside the protocol. Aborting `signal` withdraws the question. */
+export type Approver = (request: ApprovalRequest, signal: AbortSignal) => Promise<ApprovalAnswer>;
+
+const ARGS_SHOWN = 2_000;
+
+/** JSON text of `value`, cut to `limit` characters with a note of how much is left out. */
+export function shorten(value: unknown, limit = ARGS_SHOWN): string {
+  const text = JSON.stringify(value, null, 2) ?? "null";
+  return text.length <= limit ? text : `${text.slice(0, limit)}… (${text.length - limit} more characters)`;
+}
+
+/** JSON with object keys sorted: two calls with the same arguments give the same text. */
+export function canonicalJson(value: unknown): string {
+  if (value === null || typeof value !== "object") return JSON.stringify(value);
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(",")}]`;
+  const record = value as Record<string, unknown>;
+  return `{${Object.keys(record)
+    .sort()
+    .map((key) => `${JSON.stringify(key)}:${canonicalJson(record[key])}`)
+    .join(",")}}`;
+}
+
+/** Whether an initialize request's capabilities let us send a form-mode elicitation. */
+export function canElicitForm(capabilities: unknown): boolean {
+  if (capabilities === null || typeof capabilities !== "object") return false;
+  const elicitation = (capabilities as { elicitation?: unknown }).elicitation;
+  if (elicitation === null || typeof elicitation !== "object" || Array.isArray(elicitation)) return false;
+  // 2025-11-25 names the modes; an empty object (2025-06-18) means form.
+  const modes = elicitation as { form?: unknown; url?: unknown };
+  return modes.form !== undefined || modes.url === undefined;
+}
+
+/** Ids for our own requests to the client: a per-process random prefix the server cannot guess. */
+export class PrivateIds {
+  readonly prefix = `mcpgate-approval-${randomBytes(6).toString("hex")}-`;
+  #next = 1;
+
+  next(): string {
+    return `${this.prefix}${this.#next++}`;
+  }
+
+  /** Whether an id key (see message.ts) is one of ours, however late its answer comes. */
+  owns(key: string): boolean {
+    return key.startsWith(`s${this.prefix}`);
+  }
+}
+
+export const SESSION_FIELD = "allow_for_session";
+
+/** The elicitation/create request that asks a human about one call. */
+export function elicitationRequest(id: string, request: ApprovalRequest, timeoutMs: number, offerSession: boolean): Buffer {
+  const message = [
+    `mcpgate: the agent wants to call the tool "${request.tool}". Allow it?`,
+    `Why you are asked: ${request.reason}`,
+    `Arguments: ${shorten(request.args)}`,
+    `Accept to run it once; decline to deny it. No answer in ${Math.round(timeoutMs / 1000)} s denies it.`,
+  ].join("\n");
+  const properties: Record<string, unknown> = {};
+  if (offerSession) {
+    properties[SESSION_FIELD] = {
+      type: "boolean",
+      title: "Also allow identical calls for the rest of this session",
+      description: `Calls to ${request.tool} with exactly these arguments will not ask again until the client disconnects.`,
+      default: false,
+    };
+  }
+  const params = { message, requestedSchema: { type: "object", properties } };
+  return Buffer.from(`${JSON.stringify({ jsonrpc: "2.0", id, method: "elicitation/create", params })}\n`);
+}
+
+/** What the client answered to our elicitation/create: its response message, decoded. */
+export function elicitationAnswer(response: unknown): ApprovalAnswer {
+  const { result, error } = (response ?? {}) as { result?: unknown; error?: unknown };
+  if (error !== undefined) {
+    const message = (error as { message?: unknown } | null)?.message;
+    return { approved: false, outcome: "error", reason: `the client could not show the approval prompt (${typeof message === "string" ? message : JSON.stringify(error)})` };
+  }
+  const { action, content } = (result ?? {}) as { action?: unknown; content?: unknown };
+  if (action === "accept") {
+    const session = (content as Record<string, unknown> | null | undefined)?.[SESSION_FIELD] === true;
+    return session ? { approved: true, session } : { approved: true };
+  }
+  if (action === "decline") return { approved: false, outcome: "declined", reason: "a human declined it" };
+  if (action === "cancel") return { approved: false, outcome: "cancelled", reason: "the approval prompt was dismissed without an answer" };
+  return { approved: false, outcome: "error", reason: `the client's answer to the approval prompt was not understood (action ${JSON.stringify(action)})` };
+}
+
+/** Ends a process and, where there is one, its process group (a shell's children too). */
+function kill(child: ChildProcess): void {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  try {
+    if (process.platform !== "win32" && child.pid !== undefined) process.kill(-child.pid, "SIGKILL");
+    else child.kill("SIGKILL");
+  } catch {
+    child.kill("SIGKILL");
+  }
+}
+
+/**
+ * `--approver CMD`: CMD runs in a shell with the call as one JSON object on stdin. Exit 0
+ * approves; any other exit, a signal, or a failure to start denies. Its output goes to our
+ * stderr, never to stdout, which carries protocol bytes only.
+ */
+export function commandApprover(command: string): Approver {
+  return (request, signal) =>
+    new Promise((resolve) => {
+      let child: ChildProcess;
+      try {
+        child = spawn(command, { shell: true, stdio: ["pipe", 2, 2], detached: process.platform !== "win32", windowsHide: true });
+      } catch (error) {
+        resolve({ approved: false, outcome: "error", reason: `the approver command could not start (${(error as Error).message})` });
+        return;
+      }
+      const onAbort = (): void => kill(child);
+      signal.addEventListener("abort", onAbort, { once: true });
+      child.once("error", (error) => {
+        signal.removeEventListener("abort", onAbort);
+        resolve({ approved: false, outcome: "error", reason: `the approver command could not start (${error.message})` });
+      });
+      child.once("close", (code, killedBy) => {
+        signal.removeEventListener("abort", onAbort);
+        if (code === 0) resolve({ approved: true });
+        else resolve({ approved: false, outcome: "declined", reason: code !== null ? `the approver command said no (exit code ${code})` : `the approver command was killed by ${killedBy}` });
+      });
+      // An approver that ignores its input and exits first makes this write fail: not an error.
+      child.stdin!.on("error", () => {});
+      child.stdin!.end(`${JSON.stringify({ tool: request.tool, arguments: request.args, reason: request.reason, rule: request.rule })}\n`);
+    });
+}
