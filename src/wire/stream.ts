@@ -1,0 +1,342 @@
+// An incremental JSON checker, for lines too large to hold: fed chunk by chunk, it keeps only
+// its position in the grammar (a stack of open containers and the token in progress), so a
+// 1 GiB message costs the same few bytes of state as a small one. It checks what scan.ts checks
+// (structure, numbers, literals; string contents are left to the peer's parser) and remembers
+// the little a relay needs from a JSON-RPC message: its top-level keys, the raw text of its
+// `id`, `method` and `jsonrpc`, and whether `result.isError` is true.
+
+const QUOTE = 0x22;
+const BACKSLASH = 0x5c;
+
+const enum S {
+  Value,
+  /** After "[": a value or "]". */
+  ValueOrEnd,
+  AfterValue,
+  /** After "{": a key or "}". */
+  KeyOrEnd,
+  /** After ",": a key. */
+  Key,
+  Colon,
+  String,
+  Number,
+  Literal,
+  Done,
+  Failed,
+}
+
+const enum N {
+  Sign,
+  Zero,
+  Int,
+  Dot,
+  Fraction,
+  E,
+  ESign,
+  Exponent,
+}
+
+const OBJECT = 1;
+const ARRAY = 2;
+const LITERAL_TEXT = [Buffer.from("true"), Buffer.from("false"), Buffer.from("null")];
+/** Raw values of interest are small: an id, a method name. Longer ones are not recorded. */
+const CAPTURE_LIMIT = 1_024;
+const KEY_LIMIT = 64;
+
+function isSpace(c: number): boolean {
+  return c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09;
+}
+
+function isDigit(c: number): boolean {
+  return c >= 0x30 && c <= 0x39;
+}
+
+export class JsonStream {
+  #state = S.Value;
+  readonly #stack: number[] = [];
+  #number = N.Sign;
+  #literal: Buffer = LITERAL_TEXT[0]!;
+  #literalAt = 0;
+  /** Inside a string: the next byte is escaped. */
+  #escaped = false;
+  /** Whether the string in progress is a key (else a value). */
+  #inKey = false;
+  /** Bytes of the key in progress, when it is one we may need (depth 1, or isError under result). */
+  #key: number[] | undefined;
+  #lastKey = "";
+  /** The depth-1 key whose value is in progress, and whether that value is `result`'s object. */
+  #member = "";
+  #capture: number[] | undefined;
+  #captureFor = "";
+  #offset = 0;
+  error: string | undefined;
+  at = 0;
+  readonly keys: string[] = [];
+  readonly values = new Map<string, string>();
+  resultIsError = false;
+  topIsObject = false;
+
+  get failed(): boolean {
+    return this.#state === S.Failed;
+  }
+
+  /** Feeds the next bytes; false once the input can no longer be valid JSON. */
+  push(buf: Buffer): boolean {
+    let i = 0;
+    const end = buf.length;
+    while (i < end) {
+      switch (this.#state) {
+        case S.Failed:
+          return false;
+        case S.Done: {
+          const c = buf[i]!;
+          if (!isSpace(c)) return this.#fail(i, "unexpected data after the JSON value");
+          i++;
+          break;
+        }
+        case S.String:
+          i = this.#string(buf, i, end);
+          break;
+        case S.Number:
+          i = this.#numberByte(buf, i);
+          break;
+        case S.Literal: {
+          const c = buf[i]!;
+          if (c !== this.#literal[this.#literalAt]) return this.#fail(i, "malformed literal");
+          if (this.#capture !== undefined) this.#captureByte(c);
+          i++;
+          if (++this.#literalAt === this.#literal.length) this.#valueEnded();
+          break;
+        }
+        default: {
+          const c = buf[i]!;
+          if (isSpace(c)) {
+            i++;
+            break;
+          }
+          if (!this.#structural(c, i)) return false;
+          i++;
+        }
+      }
+      if (this.failed) return false;
+    }
+    this.#offset += end;
+    return true;
+  }
+
+  /** The input ended: true if it was exactly one JSON value. */
+  end(): boolean {
+    if (this.#state === S.Number && (this.#number === N.Zero || this.#number === N.Int || this.#number === N.Fraction || this.#number === N.Exponent)) this.#valueEnded();
+    if (this.#state === S.Done) return true;
+    if (this.#state !== S.Failed) this.#fail(0, "unexpected end of input");
+    return false;
+  }
+
+  #fail(i: number, error: string): false {
+    this.#state = S.Failed;
+    this.error = error;
+    this.at = this.#offset + i;
+    return false;
+  }
+
+  #structural(c: number, i: number): boolean {
+    const state = this.#state;
+    if (state === S.Value) return this.#valueStart(c, i);
+    if (state === S.ValueOrEnd) {
+      if (c !== 0x5d) return this.#valueStart(c, i);
+      this.#close();
+      return true;
+    }
+    if (state === S.KeyOrEnd || state === S.Key) {
+      if (c === 0x7d && state === S.KeyOrEnd) {
+        this.#close();
+        return true;
+      }
+      if (c !== QUOTE) return this.#fail(i, "expected a string key");
+      this.#inKey = true;
+      const depth = this.#stack.length;
+      this.#key = depth === 1 || (depth === 2 && this.#member === "result") ? [] : undefined;
+      this.#state = S.String;
+      return true;
+    }
+    if (state === S.Colon) {
+      if (c !== 0x3a) return this.#fail(i, 'expected ":"');
+      this.#state = S.Value;
+      return true;
+    }
+    // AfterValue
+    const top = this.#stack[this.#stack.length - 1];
+    if (c === 0x2c) {
+      this.#state = top === OBJECT ? S.Key : S.Value;
+      return true;
+    }
+    if ((c === 0x7d && top === OBJECT) || (c === 0x5d && top === ARRAY)) {
+      this.#close();
+      return true;
+    }
+    return this.#fail(i, `expected "," or "${top === OBJECT ? "}" : "]"}"`);
+  }
+
+  #valueStart(c: number, i: number): boolean {
+    const depth = this.#stack.length;
+    if (depth === 1 && this.#stack[0] === OBJECT) {
+      this.#member = this.#lastKey;
+      if (this.#member === "id" || this.#member === "method" || this.#member === "jsonrpc") this.#startCapture(this.#member);
+    } else if (depth === 2 && this.#member === "result" && this.#stack[1] === OBJECT && this.#lastKey === "isError") {
+      this.#startCapture("isError");
+    }
+    if (c === 0x7b || c === 0x5b) {
+      if (depth === 0) this.topIsObject = c === 0x7b;
+      this.#capture = undefined;
+      this.#stack.push(c === 0x7b ? OBJECT : ARRAY);
+      this.#state = c === 0x7b ? S.KeyOrEnd : S.ValueOrEnd;
+      return true;
+    }
+    if (this.#capture !== undefined) this.#captureByte(c);
+    if (c === QUOTE) {
+      this.#inKey = false;
+      this.#state = S.String;
+      return true;
+    }
+    if (c === 0x2d || isDigit(c)) {
+      this.#number = c === 0x2d ? N.Sign : c === 0x30 ? N.Zero : N.Int;
+      this.#state = S.Number;
+      return true;
+    }
+    const literal = c === 0x74 ? 0 : c === 0x66 ? 1 : c === 0x6e ? 2 : -1;
+    if (literal === -1) return this.#fail(i, `unexpected character ${JSON.stringify(String.fromCharCode(c))}`);
+    this.#literal = LITERAL_TEXT[literal]!;
+    this.#literalAt = 1;
+    this.#state = S.Literal;
+    return true;
+  }
+
+  #close(): void {
+    this.#stack.pop();
+    this.#valueEnded();
+  }
+
+  #valueEnded(): void {
+    if (this.#capture !== undefined) {
+      const text = Buffer.from(this.#capture).toString("utf8");
+      if (this.#captureFor === "isError") this.resultIsError = text === "true";
+      else this.values.set(this.#captureFor, text);
+      this.#capture = undefined;
+    }
+    this.#state = this.#stack.length === 0 ? S.Done : S.AfterValue;
+  }
+
+  #startCapture(name: string): void {
+    this.#capture = [];
+    this.#captureFor = name;
+  }
+
+  #captureByte(c: number): void {
+    if (this.#capture!.length < CAPTURE_LIMIT) this.#capture!.push(c);
+    else this.#capture = undefined;
+  }
+
+  /** Consumes string bytes from `i`; returns where it stopped (the end, or past the closing quote). */
+  #string(buf: Buffer, i: number, end: number): number {
+    const start = i;
+    for (;;) {
+      if (this.#escaped) {
+        if (i >= end) break;
+        this.#escaped = false;
+        i++;
+      }
+      const quote = buf.indexOf(QUOTE, i);
+      if (quote === -1) {
+        // Whether the chunk ends inside an escape: an odd run of backslashes at its end.
+        let slashes = 0;
+        for (let k = end - 1; k >= i && buf[k] === BACKSLASH; k--) slashes++;
+        this.#escaped = slashes % 2 === 1;
+        this.#record(buf, start, end);
+        return end;
+      }
+      let slashes = 0;
+      for (let k = quote - 1; k >= i && buf[k] === BACKSLASH; k--) slashes++;
+      if (slashes % 2 === 1) {
+        i = quote + 1;
+        continue;
+      }
+      this.#record(buf, start, quote + 1);
+      this.#stringEnded();
+      return quote + 1;
+    }
+    this.#record(buf, start, end);
+    return end;
+  }
+
+  #record(buf: Buffer, from: number, to: number): void {
+    if (this.#inKey) {
+      if (this.#key !== undefined) {
+        for (let k = from; k < to && this.#key !== undefined; k++) {
+          if (this.#key.length >= KEY_LIMIT) this.#key = undefined;
+          else this.#key.push(buf[k]!);
+        }
+      }
+    } else if (this.#capture !== undefined) {
+      for (let k = from; k < to && this.#capture !== undefined; k++) this.#captureByte(buf[k]!);
+    }
+  }
+
+  #stringEnded(): void {
+    if (!this.#inKey) {
+      this.#valueEnded();
+      return;
+    }
+    // The key's bytes end with its closing quote; keys with escapes are kept undecoded, so
+    // they match nothing we look for (a relay reads exact names).
+    this.#lastKey = this.#key === undefined ? "" : Buffer.from(this.#key.slice(0, -1)).toString("utf8");
+    if (this.#key !== undefined && this.#stack.length === 1) this.keys.push(this.#lastKey);
+    this.#key = undefined;
+    this.#inKey = false;
+    this.#state = S.Colon;
+  }
+
+  /** One byte of a number, or its end (the byte is then left for the next state). */
+  #numberByte(buf: Buffer, i: number): number {
+    const c = buf[i]!;
+    const digit = isDigit(c);
+    let next: N | -1 | -2 = -1;
+    switch (this.#number) {
+      case N.Sign:
+        next = c === 0x30 ? N.Zero : digit ? N.Int : -1;
+        break;
+      case N.Zero:
+        next = c === 0x2e ? N.Dot : c === 0x65 || c === 0x45 ? N.E : -2;
+        break;
+      case N.Int:
+        next = digit ? N.Int : c === 0x2e ? N.Dot : c === 0x65 || c === 0x45 ? N.E : -2;
+        break;
+      case N.Dot:
+        next = digit ? N.Fraction : -1;
+        break;
+      case N.Fraction:
+        next = digit ? N.Fraction : c === 0x65 || c === 0x45 ? N.E : -2;
+        break;
+      case N.E:
+        next = c === 0x2b || c === 0x2d ? N.ESign : digit ? N.Exponent : -1;
+        break;
+      case N.ESign:
+        next = digit ? N.Exponent : -1;
+        break;
+      case N.Exponent:
+        next = digit ? N.Exponent : -2;
+        break;
+    }
+    if (next === -1) {
+      this.#fail(i, "malformed number");
+      return i;
+    }
+    if (next === -2) {
+      // The number ended before this byte, which belongs to what follows.
+      this.#valueEnded();
+      return i;
+    }
+    if (this.#capture !== undefined) this.#captureByte(c);
+    this.#number = next as N;
+    return i + 1;
+  }
+}
