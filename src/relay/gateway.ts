@@ -8,7 +8,7 @@ import spawn from "cross-spawn";
 import type { AuditLog } from "../audit/log.ts";
 import { Counters } from "../limits/counters.ts";
 import type { CompiledPolicy } from "../policy/compile.ts";
-import { LineSplitter } from "../wire/framing.ts";
+import { LineSplitter, MAX_LINE_BYTES } from "../wire/framing.ts";
 import { NULL_ID } from "../wire/message.ts";
 import { errorReply, INVALID_REQUEST } from "../wire/reply.ts";
 import type { Approver } from "./approval.ts";
@@ -38,6 +38,8 @@ export interface Gateway {
 }
 
 const EXIT_NOT_STARTED = 127;
+/** Server lines longer than this are streamed rather than held whole. */
+const STREAM_AFTER = 1024 * 1024;
 
 /** Pipes `bytes` to `to`; pauses `from` until `to` drains when its buffer is full. */
 function writer(to: Writable, from: Readable): (bytes: Buffer) => void {
@@ -100,13 +102,22 @@ export function startGateway(options: GatewayOptions): Gateway {
     line: (bytes) => router.fromClient(bytes),
     oversize: (bytes) => {
       log.warn(`client sent a message of ${bytes} bytes, over the limit; dropped`);
-      toClient(errorReply(NULL_ID, INVALID_REQUEST, `mcpgate: message of ${bytes} bytes is over the limit and was dropped`));
+      router.sendToClient(errorReply(NULL_ID, INVALID_REQUEST, `mcpgate: message of ${bytes} bytes is over the limit and was dropped`));
     },
   });
-  const fromServer = new LineSplitter({
-    line: (bytes) => router.fromServer(bytes),
-    oversize: (bytes) => log.warn(`server sent a message of ${bytes} bytes, over the limit; dropped`),
-  });
+  // Server lines past STREAM_AFTER are forwarded as they arrive (see Router.serverStreamStart),
+  // so a large result costs neither its size in memory nor a second pass before it is sent.
+  const fromServer = new LineSplitter(
+    {
+      line: (bytes) => router.fromServer(bytes),
+      oversize: (bytes) => log.warn(`server sent a message of ${bytes} bytes, over the limit; dropped`),
+      stream: (head) => router.serverStreamStart(head),
+      more: (bytes) => router.serverStreamMore(bytes),
+      done: (tail) => router.serverStreamDone(tail),
+    },
+    MAX_LINE_BYTES,
+    STREAM_AFTER,
+  );
 
   // Writes made while one chunk is routed go out together (one writev, not one write each).
   stdin.on("data", (chunk: Buffer) => {

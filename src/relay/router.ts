@@ -8,9 +8,10 @@ import type { Counters } from "../limits/counters.ts";
 import type { CompiledPolicy } from "../policy/compile.ts";
 import { consume, decide, denialResult, denialText, type Decision } from "../policy/decide.ts";
 import { contentEnd } from "../wire/framing.ts";
-import { classify, classifyElement, decodeSpan, member, NULL_ID, type Id, type Message } from "../wire/message.ts";
+import { classify, classifyElement, decodeSpan, member, NULL_ID, parseId, type Id, type Message } from "../wire/message.ts";
 import { batchReply, errorReply, INTERNAL_ERROR, INVALID_PARAMS, INVALID_REQUEST, PARSE_ERROR, resultReply, SERVER_ERROR } from "../wire/reply.ts";
 import { countKeys, scanJson, type Span } from "../wire/scan.ts";
+import { JsonStream } from "../wire/stream.ts";
 import { canElicitForm, canonicalJson, elicitationAnswer, elicitationRequest, PrivateIds, type ApprovalAnswer, type ApprovalRequest, type Approver } from "./approval.ts";
 import { withoutHiddenTools } from "./rewrite.ts";
 
@@ -80,6 +81,7 @@ const DEFAULT_MAX_PENDING = 65_536;
 const DENIED_MEMORY = 1_024;
 const ISERROR = Buffer.from('"isError"');
 const NEWLINE = Buffer.from("\n");
+const ENVELOPE_KEYS = new Set(["jsonrpc", "id", "method", "params", "result", "error"]);
 /** Calls a human allowed "for the rest of this session"; past this, the oldest is forgotten. */
 const SESSION_ALLOWANCES = 4_096;
 
@@ -114,6 +116,10 @@ export class Router {
   readonly #held = new Set<Approval>();
   /** Tool and canonical arguments of calls a human allowed for the rest of the session. */
   readonly #sessionAllowed = new Set<string>();
+  /** A large server line being forwarded as it arrives; see serverStreamStart(). */
+  #stream: JsonStream | undefined;
+  /** Our own messages to the client, held while a streamed line is in the middle of stdout. */
+  #deferred: Buffer[] = [];
 
   constructor(options: RouterOptions) {
     this.#options = options;
@@ -122,6 +128,17 @@ export class Router {
 
   get pendingCount(): number {
     return this.#pending.size;
+  }
+
+  /** Sends one of our own messages: never into the middle of a line being streamed. */
+  #toClient(bytes: Buffer): void {
+    if (this.#stream === undefined) this.#options.toClient(bytes);
+    else this.#deferred.push(bytes);
+  }
+
+  /** A message of the gateway's own (not the router's) for the client, kept whole like ours. */
+  sendToClient(bytes: Buffer): void {
+    this.#toClient(bytes);
   }
 
   // ---- client → server -------------------------------------------------------------------
@@ -137,20 +154,20 @@ export class Router {
     const scan = scanJson(line, {}, 0, end);
     if (!scan.ok) {
       this.#options.log.warn(`client sent a line that is not JSON (${scan.error} at byte ${scan.at}); answered with a parse error, not forwarded: ${preview(line.subarray(0, end), 200)}`);
-      this.#options.toClient(errorReply(NULL_ID, PARSE_ERROR, `Parse error: ${scan.error} at byte ${scan.at}`));
+      this.#toClient(errorReply(NULL_ID, PARSE_ERROR, `Parse error: ${scan.error} at byte ${scan.at}`));
       return;
     }
     if (scan.type === "object") {
       const reply = this.#clientMessage(content, classify(content, scan), undefined);
       if (reply === "forward") this.#options.toServer(line);
-      else if (reply !== undefined && reply !== "held") this.#options.toClient(reply);
+      else if (reply !== undefined && reply !== "held") this.#toClient(reply);
       return;
     }
     if (scan.type === "array") {
       this.#clientBatch(line, content, scan.members);
       return;
     }
-    this.#options.toClient(errorReply(NULL_ID, INVALID_REQUEST, "Invalid Request: expected a JSON-RPC object or batch"));
+    this.#toClient(errorReply(NULL_ID, INVALID_REQUEST, "Invalid Request: expected a JSON-RPC object or batch"));
   }
 
   /**
@@ -400,7 +417,7 @@ export class Router {
     const id = this.#ids.next();
     approval.elicitationId = id;
     this.#asking.set(`s${id}`, approval);
-    this.#options.toClient(elicitationRequest(id, request, timeoutMs, offerSession));
+    this.#toClient(elicitationRequest(id, request, timeoutMs, offerSession));
   }
 
   /** The client answered one of our elicitation/create requests (perhaps too late). */
@@ -430,7 +447,7 @@ export class Router {
     this.#held.delete(approval);
     if (prompt !== undefined) {
       const cancel = { jsonrpc: "2.0", method: "notifications/cancelled", params: { requestId: prompt, reason: why } };
-      this.#options.toClient(Buffer.from(`${JSON.stringify(cancel)}\n`));
+      this.#toClient(Buffer.from(`${JSON.stringify(cancel)}\n`));
     }
   }
 
@@ -474,7 +491,7 @@ export class Router {
     this.#rememberDenied(pending.id.key);
     const reply = resultReply(pending.id, denialResult(decision));
     if (pending.batch === undefined) {
-      this.#options.toClient(reply);
+      this.#toClient(reply);
       return;
     }
     pending.batch.replies.push(reply);
@@ -503,7 +520,7 @@ export class Router {
 
   #clientBatch(line: Buffer, buf: Buffer, elements: Span[]): void {
     if (elements.length === 0) {
-      this.#options.toClient(errorReply(NULL_ID, INVALID_REQUEST, "Invalid Request: empty batch"));
+      this.#toClient(errorReply(NULL_ID, INVALID_REQUEST, "Invalid Request: empty batch"));
       return;
     }
     const batch: BatchReplies = { replies: [], awaiting: 0 };
@@ -533,7 +550,7 @@ export class Router {
 
   #flushBatch(batch: BatchReplies): void {
     if (batch.replies.length === 0) return;
-    this.#options.toClient(batchReply(batch.replies));
+    this.#toClient(batchReply(batch.replies));
     batch.replies = [];
   }
 
@@ -542,7 +559,7 @@ export class Router {
   fromServer(line: Buffer): void {
     const end = contentEnd(line);
     if (end === 0) {
-      this.#options.toClient(line);
+      this.#toClient(line);
       return;
     }
     const content = line;
@@ -558,10 +575,83 @@ export class Router {
         return;
       }
       const rewritten = message.kind === "response" ? this.#serverResponse(content, message.id, message.isError, message.members) : undefined;
-      this.#options.toClient(rewritten === undefined ? line : Buffer.from(`${rewritten}\n`));
+      this.#toClient(rewritten === undefined ? line : Buffer.from(`${rewritten}\n`));
       return;
     }
     this.#serverBatch(line, content, scan.members);
+  }
+
+  // ---- large server lines, streamed -----------------------------------------------------
+
+  /**
+   * A server line has passed the streaming threshold. It is forwarded as it arrives, not held
+   * whole, if what came so far is well-formed JSON whose first key is a JSON-RPC one, and it
+   * cannot be a tools/list result that needs hidden tools removed. Returns whether it streams.
+   */
+  serverStreamStart(head: Buffer[]): boolean {
+    const stream = new JsonStream();
+    for (const bytes of head) if (!stream.push(bytes)) return false;
+    if (!stream.topIsObject || !ENVELOPE_KEYS.has(stream.keys[0] ?? "")) return false;
+    if (this.#options.policy.hides) {
+      for (const pending of this.#pending.values()) if (pending.method === "tools/list" && pending.approval === undefined) return false;
+    }
+    this.#stream = stream;
+    for (const bytes of head) this.#options.toClient(bytes);
+    return true;
+  }
+
+  serverStreamMore(bytes: Buffer): void {
+    const stream = this.#stream!;
+    if (stream.failed) return;
+    if (stream.push(bytes)) {
+      this.#options.toClient(bytes);
+      return;
+    }
+    this.#brokenStream(stream);
+  }
+
+  /** The streamed line ended (`tail` holds its last bytes and newline) or the input did. */
+  serverStreamDone(tail: Buffer | undefined): void {
+    const stream = this.#stream!;
+    if (!stream.failed) {
+      if (tail !== undefined && stream.push(tail) && stream.end()) {
+        this.#options.toClient(tail);
+        this.#streamed(stream);
+      } else {
+        if (tail === undefined) stream.end();
+        this.#brokenStream(stream);
+      }
+    }
+    this.#stream = undefined;
+    const deferred = this.#deferred;
+    this.#deferred = [];
+    for (const bytes of deferred) this.#options.toClient(bytes);
+  }
+
+  /**
+   * The streamed line proved not to be JSON after part of it was sent. It is cut off where it
+   * stands and ended, so the client discards one malformed line and the stream stays framed.
+   */
+  #brokenStream(stream: JsonStream): void {
+    this.#options.log.warn(`server sent a large line that turned out not to be JSON (${stream.error} at byte ${stream.at}) after its start was forwarded; the line was cut off there`);
+    this.#options.toClient(NEWLINE);
+  }
+
+  /** Settles the request a streamed response answers, as #serverResponse does for held lines. */
+  #streamed(stream: JsonStream): void {
+    if (stream.keys.includes("method")) return;
+    const raw = stream.values.get("id");
+    const id = raw === undefined ? undefined : parseId(raw);
+    const hasResult = stream.keys.includes("result");
+    if (id === undefined || hasResult === stream.keys.includes("error")) {
+      this.#options.log.warn("server sent a large JSON line that is not a JSON-RPC message; it was forwarded as it arrived");
+      return;
+    }
+    const pending = this.#pending.get(id.key);
+    if (pending === undefined || pending.approval !== undefined) return;
+    this.#pending.delete(id.key);
+    if (pending.call !== undefined && this.#auditing) this.#auditCall(pending, { is_error: !hasResult || stream.resultIsError });
+    this.#settleBatch(pending, undefined);
   }
 
   #pollution(content: Buffer): void {
@@ -615,11 +705,11 @@ export class Router {
       parts.push(text ?? element.toString("utf8"));
     }
     if (!changed && own.length === 0) {
-      this.#options.toClient(line);
+      this.#toClient(line);
       return;
     }
     for (const reply of own) parts.push(reply.toString("utf8").trimEnd());
-    this.#options.toClient(Buffer.from(`[${parts.join(",")}]\n`));
+    this.#toClient(Buffer.from(`[${parts.join(",")}]\n`));
   }
 
   // ---- endings ---------------------------------------------------------------------------
@@ -631,7 +721,7 @@ export class Router {
       this.#auditDenied(approval.decision, approval.request.args, { approval: "withdrawn", error: `server ${description}` });
     }
     for (const pending of this.#pending.values()) {
-      this.#options.toClient(errorReply(pending.id, SERVER_ERROR, `mcpgate: the MCP server ${description} before answering ${pending.method}`));
+      this.#toClient(errorReply(pending.id, SERVER_ERROR, `mcpgate: the MCP server ${description} before answering ${pending.method}`));
       if (pending.call !== undefined) this.#auditCall(pending, { is_error: true, error: `server ${description}` });
       this.#settleBatch(pending, undefined);
     }

@@ -13,6 +13,14 @@ export interface LineSink {
   line(bytes: Buffer): void;
   /** A line longer than the limit was discarded; `bytes` is how many were dropped. */
   oversize(bytes: number): void;
+  /**
+   * A line has grown past the streaming threshold with no newline yet. Return true to take it
+   * as it arrives instead — `head` now, then more(), then done() — so it is never held whole.
+   */
+  stream?(head: Buffer[]): boolean;
+  more?(bytes: Buffer): void;
+  /** The streamed line's last bytes, terminator included; undefined if the input ended first. */
+  done?(tail: Buffer | undefined): void;
 }
 
 export class LineSplitter {
@@ -21,10 +29,15 @@ export class LineSplitter {
   #pending: Buffer[] = [];
   #pendingBytes = 0;
   #discarding = false;
+  readonly #streamAfter: number;
+  #streaming = false;
+  /** The sink declined to stream the line in progress: hold it as usual. */
+  #declined = false;
 
-  constructor(sink: LineSink, maxLineBytes = MAX_LINE_BYTES) {
+  constructor(sink: LineSink, maxLineBytes = MAX_LINE_BYTES, streamAfter = Infinity) {
     this.#sink = sink;
     this.#maxLineBytes = maxLineBytes;
+    this.#streamAfter = sink.stream === undefined ? Infinity : streamAfter;
   }
 
   push(chunk: Buffer): void {
@@ -32,7 +45,11 @@ export class LineSplitter {
     let newline = chunk.indexOf(NEWLINE);
     while (newline !== -1) {
       const end = newline + 1;
-      if (this.#discarding) {
+      this.#declined = false;
+      if (this.#streaming) {
+        this.#streaming = false;
+        this.#sink.done!(chunk.subarray(start, end));
+      } else if (this.#discarding) {
         this.#sink.oversize(this.#pendingBytes + end - start);
         this.#discarding = false;
         this.#pendingBytes = 0;
@@ -53,7 +70,10 @@ export class LineSplitter {
 
   /** The stream ended: a final line without a newline is still a line. */
   end(): void {
-    if (this.#discarding) {
+    if (this.#streaming) {
+      this.#streaming = false;
+      this.#sink.done!(undefined);
+    } else if (this.#discarding) {
       this.#sink.oversize(this.#pendingBytes);
     } else if (this.#pendingBytes > 0) {
       this.#emit(Buffer.concat(this.#pending, this.#pendingBytes));
@@ -61,6 +81,7 @@ export class LineSplitter {
     this.#pending = [];
     this.#pendingBytes = 0;
     this.#discarding = false;
+    this.#declined = false;
   }
 
   /** Bytes held for an unfinished line. */
@@ -69,6 +90,10 @@ export class LineSplitter {
   }
 
   #hold(rest: Buffer): void {
+    if (this.#streaming) {
+      this.#sink.more!(rest);
+      return;
+    }
     this.#pendingBytes += rest.length;
     if (this.#discarding) return;
     if (this.#pendingBytes > this.#maxLineBytes) {
@@ -77,6 +102,15 @@ export class LineSplitter {
       return;
     }
     this.#pending.push(rest);
+    if (this.#pendingBytes >= this.#streamAfter && !this.#declined) {
+      if (this.#sink.stream!(this.#pending)) {
+        this.#streaming = true;
+        this.#pending = [];
+        this.#pendingBytes = 0;
+      } else {
+        this.#declined = true;
+      }
+    }
   }
 
   #emit(line: Buffer): void {

@@ -52,6 +52,12 @@ function idFrom(buf: Buffer, span: Span): Id | undefined {
   return undefined;
 }
 
+/** The id whose JSON text is `raw`, or undefined if it is not a valid id. */
+export function parseId(raw: string): Id | undefined {
+  const buf = Buffer.from(raw);
+  return idFrom(buf, { start: 0, end: buf.length });
+}
+
 /** Classifies the JSON object of `buf` whose top-level members and key count a scan found. */
 export function classify(buf: Buffer, { members, keys }: { members: Span[]; keys: number }): Message {
   for (let i = 1; i < members.length; i++) {

@@ -103,6 +103,35 @@ describe("nothing lost", () => {
     });
   }
 
+  it("streams a large result without holding it, and keeps its own replies out of the middle of it", { timeout: 120_000 }, async () => {
+    const bytes = 64 << 20;
+    const gateway = spawn(process.execPath, [BIN, "--policy", writePolicy(POLICY), "--no-audit", "--", ...rawServer()], { stdio: ["pipe", "pipe", "inherit"] });
+    gateway.stdin.write(lines(INIT, call(1, "big", { bytes })));
+    const received: Buffer[] = [];
+    let size = 0;
+    let denialSent = false;
+    for await (const chunk of gateway.stdout as AsyncIterable<Buffer>) {
+      received.push(chunk);
+      size += chunk.length;
+      // Once the result is on its way, a call the policy denies: its reply must wait for the line's end.
+      if (!denialSent && size > 4 << 20) {
+        denialSent = true;
+        gateway.stdin.write(lines(call(2, "secret_tool")));
+      }
+      if (denialSent && Buffer.concat(received.slice(-2)).includes('"id":2,')) break;
+    }
+    const peak = peakRssMiB(gateway);
+    gateway.stdin.end();
+    await once(gateway, "close");
+    const output = Buffer.concat(received).toString("latin1").split("\n").filter((line) => line !== "");
+    const replies = output.map((line) => JSON.parse(line) as { id: number; result: { content: Array<{ text: string }>; isError?: boolean } });
+    assert.deepEqual(replies.map((reply) => reply.id), [0, 1, 2]);
+    assert.equal(replies[1]!.result.content[0]!.text.length, bytes);
+    assert.equal(replies[2]!.result.isError, true);
+    // Held whole, the line alone would take 64 MiB (twice that while joined).
+    assert.ok(peak < 64 + 60, `gateway peak RSS ${peak} MiB for a ${bytes >> 20} MiB result`);
+  });
+
   it("holds a slow client's data in the pipes, not in memory, and loses none of it", { timeout: 120_000 }, async () => {
     const gateway = spawn(process.execPath, [BIN, "--policy", writePolicy(POLICY), "--no-audit", "--", ...rawServer()], { stdio: ["pipe", "pipe", "inherit"] });
     gateway.stdin.write(lines(INIT, call(1, "flood", { count: 256, bytes: 1 << 20 })));

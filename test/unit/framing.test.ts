@@ -81,6 +81,50 @@ describe("LineSplitter", () => {
   });
 });
 
+describe("LineSplitter: streaming long lines", () => {
+  /** A splitter that streams lines past `after` bytes when `accept` says so; records events. */
+  function streaming(after: number, accept: (head: string) => boolean) {
+    const events: string[] = [];
+    const splitter = new LineSplitter(
+      {
+        line: (bytes) => events.push(`line ${bytes.toString()}`),
+        oversize: (bytes) => events.push(`oversize ${bytes}`),
+        stream: (head) => {
+          const text = Buffer.concat(head).toString();
+          const ok = accept(text);
+          events.push(`${ok ? "stream" : "decline"} ${text}`);
+          return ok;
+        },
+        more: (bytes) => events.push(`more ${bytes.toString()}`),
+        done: (tail) => events.push(`done ${tail === undefined ? "(end of input)" : tail.toString()}`),
+      },
+      undefined,
+      after,
+    );
+    return { splitter, events };
+  }
+
+  it("hands over the head once past the threshold, then each chunk, then the tail with its newline", () => {
+    const { splitter, events } = streaming(4, () => true);
+    for (const chunk of ["ab", "cde", "fg", "h\nshort\nij", "klmno"]) splitter.push(Buffer.from(chunk));
+    splitter.end();
+    assert.deepEqual(events, ["stream abcde", "more fg", "done h\n", "line short\n", "stream ijklmno", "done (end of input)"]);
+  });
+
+  it("a declined line is held and yielded whole, and the next line is asked about again", () => {
+    const { splitter, events } = streaming(4, (head) => head.startsWith("y"));
+    for (const chunk of ["nnnnn", "nn\ny", "yyyy", "y\n"]) splitter.push(Buffer.from(chunk));
+    assert.deepEqual(events, ["decline nnnnn", "line nnnnnnn\n", "stream yyyyy", "done y\n"]);
+  });
+
+  it("lines under the threshold never stream", () => {
+    const { splitter, events } = streaming(100, () => true);
+    splitter.push(Buffer.from("a\nbb\nccc"));
+    splitter.end();
+    assert.deepEqual(events, ["line a\n", "line bb\n", "line ccc"]);
+  });
+});
+
 describe("contentEnd", () => {
   it("stops before one \\n or \\r\\n and nothing else", () => {
     assert.equal(contentEnd(Buffer.from("a\r\n")), 1);

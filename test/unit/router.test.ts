@@ -260,3 +260,56 @@ describe("Router: audit", () => {
     ]);
   });
 });
+
+describe("Router: large server lines, streamed", () => {
+  const head = (text: string) => [Buffer.from(text)];
+
+  it("forwards a streamed response byte for byte and settles its request when the line ends", () => {
+    const events: AuditEvent[] = [];
+    const h = harness(POLICY, { audit: { path: undefined, enabled: true, write: (event) => events.push(event), close: async () => {} } });
+    h.client(call("7", "echo"));
+    assert.equal(h.router.serverStreamStart(head('{"result":{"content":[{"type":"text","text":"aaa')), true);
+    h.router.serverStreamMore(Buffer.from('aaa"}],"isError":true},'));
+    h.router.serverStreamDone(Buffer.from('"jsonrpc":"2.0","id":7}\n'));
+    assert.equal(h.toClient.join(""), '{"result":{"content":[{"type":"text","text":"aaaaaa"}],"isError":true},"jsonrpc":"2.0","id":7}\n');
+    assert.equal(h.router.pendingCount, 0);
+    assert.deepEqual(events.map((event) => event.is_error), [true]);
+  });
+
+  it("holds its own messages until the streamed line has ended, so they never land inside it", () => {
+    const h = harness();
+    h.client(call("1", "echo"));
+    h.router.serverStreamStart(head('{"jsonrpc":"2.0","id":1,"result":{"x":"'));
+    h.client(call("2", "nope"));
+    h.client("not json\n");
+    h.router.serverStreamMore(Buffer.from("yyy"));
+    h.router.serverStreamDone(Buffer.from('"}}\n'));
+    assert.equal(h.toClient.length, 5);
+    assert.equal(h.toClient.slice(0, 3).join(""), '{"jsonrpc":"2.0","id":1,"result":{"x":"yyy"}}\n');
+    assert.deepEqual(h.toClient.slice(3).map((line) => JSON.parse(line).id), [2, null]);
+  });
+
+  it("declines what does not look like JSON-RPC, or could be a tools/list result with hidden tools", () => {
+    const h = harness();
+    assert.equal(h.router.serverStreamStart(head("Server log line, very long")), false);
+    assert.equal(h.router.serverStreamStart(head('{"level":30,"msg":"')), false);
+    assert.equal(h.router.serverStreamStart(head('["batch"')), false);
+    assert.equal(h.router.serverStreamStart(head('{"result":{"a":1,}')), false);
+    h.client('{"jsonrpc":"2.0","id":5,"method":"tools/list"}\n');
+    assert.equal(h.router.serverStreamStart(head('{"result":{"tools":[')), false, "the policy hides tools: this may need rewriting");
+    assert.deepEqual(h.toClient, []);
+  });
+
+  it("cuts off a streamed line that turns out not to be JSON, keeping the output framed", () => {
+    const h = harness();
+    h.router.serverStreamStart(head('{"result":{"a":"'));
+    h.router.serverStreamMore(Buffer.from('b"} oops'));
+    h.router.serverStreamMore(Buffer.from("more"));
+    h.router.serverStreamDone(Buffer.from("tail\n"));
+    assert.deepEqual(h.toClient, ['{"result":{"a":"', "\n"]);
+    assert.match(h.warnings[0]!, /turned out not to be JSON \(expected "," or "}" at byte 20\)/);
+    h.router.serverStreamStart(head('{"result":{"a":"'));
+    h.router.serverStreamDone(undefined);
+    assert.deepEqual(h.toClient.slice(2), ['{"result":{"a":"', "\n"], "input ended mid-line: the line is ended");
+  });
+});
