@@ -58,6 +58,60 @@ function writer(to: Writable, from: Readable): (bytes: Buffer) => void {
   };
 }
 
+/**
+ * Collects what one input chunk produces for a destination and writes it in one go. Lines
+ * forwarded unchanged are views into the chunk they came in, so consecutive ones are adjacent
+ * in memory and merge back into one view: a chunk of pass-through traffic costs one write, as
+ * in a byte relay, not one per line. Outside a chunk (approvals answered later), writes go at once.
+ */
+export class Coalescer {
+  readonly #write: (bytes: Buffer) => void;
+  readonly #to: Writable;
+  #holding = false;
+  #parts: Buffer[] = [];
+  #last: Buffer | undefined;
+
+  constructor(to: Writable, write: (bytes: Buffer) => void) {
+    this.#to = to;
+    this.#write = write;
+  }
+
+  readonly push = (bytes: Buffer): void => {
+    if (!this.#holding) {
+      this.#write(bytes);
+      return;
+    }
+    const last = this.#last;
+    if (last !== undefined && last.buffer === bytes.buffer && last.byteOffset + last.length === bytes.byteOffset) {
+      this.#last = Buffer.from(last.buffer, last.byteOffset, last.length + bytes.length);
+      return;
+    }
+    if (last !== undefined) this.#parts.push(last);
+    this.#last = bytes;
+  };
+
+  hold(): void {
+    this.#holding = true;
+  }
+
+  release(): void {
+    this.#holding = false;
+    const last = this.#last;
+    if (last === undefined) return;
+    this.#last = undefined;
+    if (this.#parts.length === 0) {
+      this.#write(last);
+      return;
+    }
+    const parts = this.#parts;
+    this.#parts = [];
+    this.#to.cork();
+    for (const part of parts) this.#write(part);
+    this.#write(last);
+    this.#to.uncork();
+  }
+}
+
 function exitCode(code: number | null, signal: NodeJS.Signals | null): number {
   if (code !== null) return code;
   const number = signal === null ? undefined : constants.signals[signal];
@@ -85,12 +139,13 @@ export function startGateway(options: GatewayOptions): Gateway {
   const childIn = child.stdin!;
   const childOut = child.stdout!;
 
-  const toClient = writer(stdout, childOut);
+  const toClient = new Coalescer(stdout, writer(stdout, childOut));
+  const toServer = new Coalescer(childIn, writer(childIn, stdin));
   const router = new Router({
     policy: options.policy,
     counters: new Counters(options.policy.counters),
-    toServer: writer(childIn, stdin),
-    toClient,
+    toServer: toServer.push,
+    toClient: toClient.push,
     audit,
     log,
     now,
@@ -119,17 +174,16 @@ export function startGateway(options: GatewayOptions): Gateway {
     STREAM_AFTER,
   );
 
-  // Writes made while one chunk is routed go out together (one writev, not one write each).
-  stdin.on("data", (chunk: Buffer) => {
-    childIn.cork();
-    fromClient.push(chunk);
-    childIn.uncork();
-  });
-  childOut.on("data", (chunk: Buffer) => {
-    stdout.cork();
-    fromServer.push(chunk);
-    stdout.uncork();
-  });
+  // What one chunk produces goes out together, merged where it can be (see Coalescer).
+  const routing = (splitter: LineSplitter) => (chunk: Buffer) => {
+    toServer.hold();
+    toClient.hold();
+    splitter.push(chunk);
+    toServer.release();
+    toClient.release();
+  };
+  stdin.on("data", routing(fromClient));
+  childOut.on("data", routing(fromServer));
 
   let stopping = false;
   /** Whether the client side asked for the stop, so the server's exit is expected. */
