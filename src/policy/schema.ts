@@ -1,6 +1,6 @@
 // The policy document's shape, in zod. Kept apart from loading (positions) and compiling
 // (matchers, counters) so each stage can be read and tested on its own.
-import { z } from "zod";
+import { array, boolean, custom, enum as oneOf, literal, NEVER, number, strictObject, string, union, unknown, type core, type infer as Infer } from "zod";
 import { Ajv, type ValidateFunction } from "ajv";
 import { conditionProblem, OPERATORS, parsePath } from "./conditions.ts";
 import { parseWindow } from "./duration.ts";
@@ -8,24 +8,23 @@ import { parseWindow } from "./duration.ts";
 const WINDOW_EXPECTED = "expected second|minute|hour|day or a duration like 30s";
 const SHORTHAND = /^\s*(\d+(?:\.\d+)?)\s*\/\s*(\S+)\s*$/;
 
-export const windowSchema = z.string({ error: (issue) => `${WINDOW_EXPECTED}, got ${describe(issue.input)}` }).refine(
+export const windowSchema = string({ error: (issue) => `${WINDOW_EXPECTED}, got ${describe(issue.input)}` }).refine(
   (text) => parseWindow(text) !== undefined,
   { error: (issue) => `${WINDOW_EXPECTED}, got ${describe(issue.input)}` },
 );
 
-export const limitObjectSchema = z.strictObject({
-  counter: z.string().min(1).optional(),
+export const limitObjectSchema = strictObject({
+  counter: string().min(1).optional(),
   window: windowSchema,
-  max: z.number().finite().min(0),
-  scope: z.enum(["session", "grant"]).optional(),
-  increment_from: z
-    .string()
+  max: number().finite().min(0),
+  scope: oneOf(["session", "grant"]).optional(),
+  increment_from: string()
     .refine((path) => parsePath(path) !== undefined && path !== "args", { error: (issue) => `expected a path into the arguments such as args.amount, got ${describe(issue.input)}` })
     .optional(),
-  message: z.string().optional(),
+  message: string().optional(),
 });
 
-export type LimitObject = z.infer<typeof limitObjectSchema>;
+export type LimitObject = Infer<typeof limitObjectSchema>;
 
 /** A limit written as "10/minute" or "100/2h". */
 export function parseShorthand(text: string): LimitObject | undefined {
@@ -34,7 +33,7 @@ export function parseShorthand(text: string): LimitObject | undefined {
   return { max: Number(match[1]), window: match[2]! };
 }
 
-export const limitSchema = z.unknown().transform((value, ctx): LimitObject => {
+export const limitSchema = unknown().transform((value, ctx): LimitObject => {
   if (typeof value === "string") {
     const limit = parseShorthand(value);
     if (limit !== undefined) return limit;
@@ -42,27 +41,26 @@ export const limitSchema = z.unknown().transform((value, ctx): LimitObject => {
       code: "custom",
       message: `expected a limit such as "10/minute" or { window, max }, got ${describe(value)}`,
     });
-    return z.NEVER;
+    return NEVER;
   }
   const parsed = limitObjectSchema.safeParse(value, { reportInput: true });
   if (parsed.success) return parsed.data;
   for (const issue of parsed.error.issues) ctx.addIssue({ ...issue, code: "custom", message: issueMessage(issue) });
-  return z.NEVER;
+  return NEVER;
 });
 
-export const conditionSchema = z
-  .strictObject({
-    path: z.string(),
-    op: z.enum(OPERATORS),
-    value: z.unknown().optional(),
-    message: z.string().optional(),
+export const conditionSchema = strictObject({
+    path: string(),
+    op: oneOf(OPERATORS),
+    value: unknown().optional(),
+    message: string().optional(),
   })
   .superRefine((condition, ctx) => {
     const problem = conditionProblem(condition);
     if (problem !== undefined) ctx.addIssue({ code: "custom", message: problem, path: condition.op === "regex" || problem.includes("value") ? ["value"] : ["path"] });
   });
 
-const conditions = z.array(conditionSchema).optional();
+const conditions = array(conditionSchema).optional();
 
 let ajv: Ajv | undefined;
 /** One validator instance, strict: an unknown keyword in a schema is an error, not a no-op. */
@@ -71,7 +69,7 @@ export function schemaCompiler(): Ajv {
   return ajv;
 }
 
-export const jsonSchemaSchema = z.custom<object>((value) => typeof value === "object" && value !== null && !Array.isArray(value), { error: (issue) => `expected a JSON Schema (a mapping), got ${describe(issue.input)}` }).superRefine((schema, ctx) => {
+export const jsonSchemaSchema = custom<object>((value) => typeof value === "object" && value !== null && !Array.isArray(value), { error: (issue) => `expected a JSON Schema (a mapping), got ${describe(issue.input)}` }).superRefine((schema, ctx) => {
   try {
     schemaCompiler().compile(schema) satisfies ValidateFunction;
   } catch (error) {
@@ -79,26 +77,25 @@ export const jsonSchemaSchema = z.custom<object>((value) => typeof value === "ob
   }
 });
 
-export const entrySchema = z.strictObject({
-  action: z.enum(["allow", "deny", "approve"]).optional(),
-  reason: z.string().optional(),
-  limits: z.array(limitSchema).optional(),
+export const entrySchema = strictObject({
+  action: oneOf(["allow", "deny", "approve"]).optional(),
+  reason: string().optional(),
+  limits: array(limitSchema).optional(),
   require: conditions,
   deny_if: conditions,
   approve_if: conditions,
   schema: jsonSchemaSchema.optional(),
 });
 
-export type EntryDocument = z.infer<typeof entrySchema>;
+export type EntryDocument = Infer<typeof entrySchema>;
 
-export const policySchema = z.strictObject({
-  version: z.union([z.literal("1"), z.literal(1)], { error: (issue) => `expected "1", got ${describe(issue.input)}` }),
-  description: z.string().optional(),
-  default: z.enum(["allow", "deny"]),
-  hide: z.array(z.string().min(1)).optional(),
-  all_tools: z
-    .strictObject({
-      limits: z.array(limitSchema).optional(),
+export const policySchema = strictObject({
+  version: union([literal("1"), literal(1)], { error: (issue) => `expected "1", got ${describe(issue.input)}` }),
+  description: string().optional(),
+  default: oneOf(["allow", "deny"]),
+  hide: array(string().min(1)).optional(),
+  all_tools: strictObject({
+      limits: array(limitSchema).optional(),
       require: conditions,
       deny_if: conditions,
       approve_if: conditions,
@@ -106,19 +103,18 @@ export const policySchema = z.strictObject({
     .optional(),
   // Entries are validated one by one (see load.ts): a record schema would silently drop a
   // tool named "__proto__", and a dropped deny entry is a hole in the policy.
-  tools: z.unknown().optional(),
-  audit: z.strictObject({ include_args: z.boolean().optional() }).optional(),
-  approval: z
-    .strictObject({
+  tools: unknown().optional(),
+  audit: strictObject({ include_args: boolean().optional() }).optional(),
+  approval: strictObject({
       // How long a human gets to answer; below the 60 s most clients wait for a tool call.
       timeout: windowSchema.optional(),
       // Whether the prompt offers "allow identical calls for the rest of this session".
-      offer_session: z.boolean().optional(),
+      offer_session: boolean().optional(),
     })
     .optional(),
 });
 
-export type PolicyDocument = Omit<z.infer<typeof policySchema>, "tools"> & {
+export type PolicyDocument = Omit<Infer<typeof policySchema>, "tools"> & {
   tools: Array<[name: string, entry: EntryDocument]>;
 };
 
@@ -132,7 +128,7 @@ export function describe(value: unknown): string {
   return `${String(value)} (${typeof value})`;
 }
 
-type Issue = z.core.$ZodIssue;
+type Issue = core.$ZodIssue;
 
 /** One line of text for a zod issue: what was expected and what was found. */
 export function issueMessage(issue: Issue): string {
