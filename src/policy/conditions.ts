@@ -115,7 +115,7 @@ export function compileCondition(condition: ConditionDocument, rule: string): Co
       break;
     case "regex": {
       const pattern = RE2JS.compile(value as string);
-      predicate = (actual) => typeof actual === "string" && pattern.matcher(actual).find();
+      predicate = (actual) => typeof actual === "string" && pattern.test(actual);
       break;
     }
     case "contains":
