@@ -2,6 +2,10 @@
 // oldest first. "At most max in any span of window ending now" is answered from the log itself,
 // with no bucketing error. Memory is bounded: entries older than the longest window using the
 // counter are pruned, and at most `capacity` entries are kept (see add()).
+//
+// The log is a ring of Float64Arrays, grown by doubling up to `capacity`: adding and pruning
+// move no entries, and the numbers live outside the JavaScript heap, so a busy counter with a
+// large `max` costs the garbage collector nothing.
 
 export interface WindowCheck {
   /** Amount already used in the window ending now. */
@@ -10,13 +14,17 @@ export interface WindowCheck {
   retryAfterMs?: number;
 }
 
+const INITIAL_SLOTS = 64;
+
 export class SlidingLog {
   readonly #capacity: number;
   readonly #horizonMs: number;
-  #times: number[] = [];
-  #amounts: number[] = [];
-  #head = 0;
-  #weighted = false;
+  #times = new Float64Array(INITIAL_SLOTS);
+  /** Amounts, once any call counted other than 1 (budgets); until then every amount is 1. */
+  #amounts: Float64Array | undefined;
+  /** Ring index of the oldest entry, and how many entries there are. */
+  #start = 0;
+  #count = 0;
 
   /**
    * @param capacity the largest `max` of any limit on this counter: once that many unit calls
@@ -29,69 +37,96 @@ export class SlidingLog {
   }
 
   get size(): number {
-    return this.#times.length - this.#head;
+    return this.#count;
   }
 
   /** Would `amount` more stay within `max` for the window of `windowMs` ending at `now`? */
   check(now: number, windowMs: number, max: number, amount = 1): WindowCheck & { ok: boolean } {
     this.#prune(now);
-    const cutoff = now - windowMs;
-    const first = this.#firstAfter(cutoff);
-    let used = 0;
-    if (this.#weighted) {
-      for (let i = first; i < this.#times.length; i++) used += this.#amounts[i]!;
-    } else {
-      used = this.#times.length - first;
+    const first = this.#firstAfter(now - windowMs);
+    let used = this.#count - first;
+    if (this.#amounts !== undefined) {
+      // Summed afresh each time: a running total would drift with fractional amounts.
+      used = 0;
+      for (let i = first; i < this.#count; i++) used += this.#amounts[this.#slot(i)]!;
     }
     if (used + amount <= max) return { ok: true, used };
     if (amount > max) return { ok: false, used };
     // Walk the oldest entries in the window until enough would have expired.
     let excess = used + amount - max;
-    for (let i = first; i < this.#times.length; i++) {
-      excess -= this.#weighted ? this.#amounts[i]! : 1;
-      if (excess <= 0) return { ok: false, used, retryAfterMs: Math.max(1, this.#times[i]! + windowMs - now) };
+    for (let i = first; i < this.#count; i++) {
+      excess -= this.#amountAt(i);
+      if (excess <= 0) return { ok: false, used, retryAfterMs: Math.max(1, this.#timeAt(i) + windowMs - now) };
     }
     return { ok: false, used };
   }
 
   add(now: number, amount = 1): void {
     if (amount <= 0) return;
-    if (amount !== 1) this.#weighted = true;
-    this.#times.push(now);
-    this.#amounts.push(amount);
-    if (this.size > this.#capacity) {
-      if (this.#weighted) {
-        // Fold the oldest entry into the next: it then expires later, which can only deny more.
-        this.#amounts[this.#head + 1]! += this.#amounts[this.#head]!;
+    if (amount !== 1 && this.#amounts === undefined) this.#amounts = new Float64Array(this.#times.length).fill(1);
+    if (this.#count === this.#capacity) {
+      // Full: drop the oldest entry. A budget folds its amount into the next entry, which then
+      // expires later than it would have — that can only deny more, never allow more.
+      const oldest = this.#amountAt(0);
+      this.#start = (this.#start + 1) % this.#times.length;
+      this.#count--;
+      if (this.#amounts !== undefined) {
+        if (this.#count > 0) this.#amounts[this.#slot(0)]! += oldest;
+        else amount += oldest;
       }
-      this.#head++;
+    } else if (this.#count === this.#times.length) {
+      this.#grow();
     }
-    this.#compact();
+    const slot = this.#slot(this.#count);
+    this.#times[slot] = now;
+    if (this.#amounts !== undefined) this.#amounts[slot] = amount;
+    this.#count++;
+  }
+
+  #slot(index: number): number {
+    const slot = this.#start + index;
+    return slot < this.#times.length ? slot : slot - this.#times.length;
+  }
+
+  #timeAt(index: number): number {
+    return this.#times[this.#slot(index)]!;
+  }
+
+  #amountAt(index: number): number {
+    return this.#amounts === undefined ? 1 : this.#amounts[this.#slot(index)]!;
+  }
+
+  /** Doubles the ring (up to capacity), oldest entry first. */
+  #grow(): void {
+    const slots = Math.min(this.#capacity, this.#times.length * 2);
+    const times = new Float64Array(slots);
+    const amounts = this.#amounts === undefined ? undefined : new Float64Array(slots);
+    for (let i = 0; i < this.#count; i++) {
+      times[i] = this.#timeAt(i);
+      if (amounts !== undefined) amounts[i] = this.#amountAt(i);
+    }
+    this.#times = times;
+    this.#amounts = amounts;
+    this.#start = 0;
   }
 
   #prune(now: number): void {
     const cutoff = now - this.#horizonMs;
-    while (this.#head < this.#times.length && this.#times[this.#head]! <= cutoff) this.#head++;
-    this.#compact();
+    while (this.#count > 0 && this.#timeAt(0) <= cutoff) {
+      this.#start = this.#slot(1);
+      this.#count--;
+    }
   }
 
-  /** Index of the first entry newer than `cutoff` (times are non-decreasing). */
+  /** Logical index of the first entry newer than `cutoff` (times are non-decreasing). */
   #firstAfter(cutoff: number): number {
-    let low = this.#head;
-    let high = this.#times.length;
+    let low = 0;
+    let high = this.#count;
     while (low < high) {
       const mid = (low + high) >>> 1;
-      if (this.#times[mid]! <= cutoff) low = mid + 1;
+      if (this.#timeAt(mid) <= cutoff) low = mid + 1;
       else high = mid;
     }
     return low;
-  }
-
-  #compact(): void {
-    if (this.#head > 1024 && this.#head * 2 > this.#times.length) {
-      this.#times = this.#times.slice(this.#head);
-      this.#amounts = this.#amounts.slice(this.#head);
-      this.#head = 0;
-    }
   }
 }

@@ -72,4 +72,50 @@ describe("SlidingLog", () => {
       }),
     );
   });
+
+  it("budgets: never more than max in any window, folding included, and exact while under capacity (property)", () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1, max: 50 }),
+        fc.integer({ min: 1, max: 500 }),
+        fc.integer({ min: 1, max: 12 }),
+        fc.array(fc.tuple(fc.integer({ min: 0, max: 200 }), fc.integer({ min: 0, max: 20 })), { maxLength: 200 }),
+        (max, window, capacity, calls) => {
+          const exact = new SlidingLog(10_000, window);
+          const bounded = new SlidingLog(capacity, window);
+          const allowed: Array<[number, number]> = [];
+          const allowedBounded: Array<[number, number]> = [];
+          let now = 0;
+          for (const [gap, amount] of calls) {
+            now += gap;
+            const used = allowed.filter(([t]) => t > now - window).reduce((sum, [, a]) => sum + a, 0);
+            const check = exact.check(now, window, max, amount);
+            assert.equal(check.ok, used + amount <= max, `at ${now}: ${used} used, ${amount} more`);
+            if (check.ok) {
+              exact.add(now, amount);
+              allowed.push([now, amount]);
+            }
+            // With few slots, old entries fold into newer ones: possibly stricter, never looser.
+            if (bounded.check(now, window, max, amount).ok) {
+              bounded.add(now, amount);
+              allowedBounded.push([now, amount]);
+              const inWindow = allowedBounded.filter(([t]) => t > now - window).reduce((sum, [, a]) => sum + a, 0);
+              assert.ok(inWindow <= max, `bounded log let ${inWindow} through in a window of max ${max}`);
+            }
+          }
+        },
+      ),
+    );
+  });
+
+  it("grows and wraps around without losing order", () => {
+    const log = new SlidingLog(1_000, 100);
+    for (let t = 0; t < 10_000; t++) {
+      assert.equal(log.check(t, 100, 1_000).ok, true);
+      log.add(t);
+      assert.equal(log.size, Math.min(t + 1, 100));
+    }
+    assert.equal(log.check(10_000, 100, 99).ok, false);
+    assert.equal(log.check(10_000, 100, 99).retryAfterMs, 1);
+  });
 });
