@@ -10,6 +10,9 @@ import { runDecisionBench } from "./decision.ts";
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
 const quick = process.argv.includes("--quick");
+/** Calls before latency is measured: `--warmup N` (default 200) to see steady state. */
+const warmupAt = process.argv.indexOf("--warmup");
+const WARMUP = warmupAt === -1 ? 200 : Number(process.argv[warmupAt + 1]);
 const RUNS = quick ? 1 : 5;
 const LATENCY_CALLS = quick ? 500 : 3000;
 const THROUGHPUT_CALLS = quick ? 5_000 : 30_000;
@@ -142,7 +145,7 @@ async function measure(argv: string[]): Promise<Sample> {
   await connection.initialize();
   const startupMs = performance.now() - started;
 
-  for (let i = 0; i < 200; i++) await connection.call("echo", { text: "warm" });
+  for (let i = 0; i < WARMUP; i++) await connection.call("echo", { text: "warm" });
   const rtts: number[] = [];
   for (let i = 0; i < LATENCY_CALLS; i++) {
     const t = performance.now();
@@ -225,7 +228,7 @@ const lost = names.filter((name) => samples[name]!.some((sample) => Object.value
 
 const widths = header.map((_, column) => Math.max(...table.map((row) => row[column]!.length)));
 const render = (row: string[]): string => `| ${row.map((value, column) => (column === 0 ? value.padEnd(widths[column]!) : value.padStart(widths[column]!))).join(" | ")} |`;
-console.log(`\nmcpgate benchmark: ${RUNS} run(s), medians; ${LATENCY_CALLS} sequential calls, ${THROUGHPUT_CALLS} pipelined; node ${process.version}\n`);
+console.log(`\nmcpgate benchmark: ${RUNS} run(s), medians; ${LATENCY_CALLS} sequential calls after ${WARMUP} warm-up calls, ${THROUGHPUT_CALLS} pipelined; node ${process.version}\n`);
 console.log(render(table[0]!));
 console.log(`|${widths.map((width, column) => (column === 0 ? "-".repeat(width + 2) : `${"-".repeat(width + 1)}:`)).join("|")}|`);
 for (const row of table.slice(1)) console.log(render(row));
