@@ -14,6 +14,12 @@ function parseMs(text: string): number {
   return value;
 }
 
+/** A blank approver would run `sh -c ""`, which exits 0: it would approve everything. */
+function parseCommand(text: string): string {
+  if (text.trim() === "") throw new InvalidArgumentError("expected a command; an empty one would approve every call");
+  return text;
+}
+
 export async function main(argv: string[]): Promise<number> {
   const separator = argv.indexOf("--");
   const ours = separator === -1 ? argv : argv.slice(0, separator);
@@ -28,7 +34,7 @@ export async function main(argv: string[]): Promise<number> {
     .option("--audit <file>", 'append audit events (JSON Lines) to FILE; "-" for stderr (default: the user state directory)')
     .option("--no-audit", "write no audit log")
     .option("--dry-run", 'judge every call and log "would deny", but forward all of them')
-    .option("--approver <command>", "shell command asked about calls that need approval: gets the call as JSON on stdin, exit 0 approves (default: ask the client by elicitation)")
+    .option("--approver <command>", "shell command asked about calls that need approval: gets the call as JSON on stdin, exit 0 approves (default: ask the client by elicitation)", parseCommand)
     .option("-v, --verbose", "log every decision and lifecycle step to stderr")
     .option("--shutdown-grace <ms>", "how long the server gets to exit after its stdin closes, and again after SIGTERM", parseMs, 2000)
     .addHelpText(

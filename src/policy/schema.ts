@@ -5,6 +5,8 @@ import { Ajv, type ValidateFunction } from "ajv";
 import { conditionProblem, OPERATORS, parsePath } from "./conditions.ts";
 import { parseWindow } from "./duration.ts";
 
+/** Node's timers cannot wait longer than 2^31-1 ms (~24.8 days); one day is plenty for a human. */
+const MAX_APPROVAL_TIMEOUT_MS = 86_400_000;
 const WINDOW_EXPECTED = "expected second|minute|hour|day or a duration like 30s";
 const SHORTHAND = /^\s*(\d+(?:\.\d+)?)\s*\/\s*(\S+)\s*$/;
 
@@ -107,7 +109,9 @@ export const policySchema = strictObject({
   audit: strictObject({ include_args: boolean().optional() }).optional(),
   approval: strictObject({
       // How long a human gets to answer; below the 60 s most clients wait for a tool call.
-      timeout: windowSchema.optional(),
+      timeout: windowSchema
+        .refine((text) => parseWindow(text)! <= MAX_APPROVAL_TIMEOUT_MS, { error: (issue) => `expected at most 1d (a longer wait cannot be timed), got ${describe(issue.input)}` })
+        .optional(),
       // Whether the prompt offers "allow identical calls for the rest of this session".
       offer_session: boolean().optional(),
     })

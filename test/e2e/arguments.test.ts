@@ -213,6 +213,15 @@ describe("approval on bash-mcp", () => {
   });
 });
 
+describe("approval set-up errors", () => {
+  it("refuses a blank --approver, which a shell would run as success and so approve everything", async () => {
+    const run = await runGateway(["--policy", EXAMPLE, "--no-audit", "--approver", " ", "--", ...rawServer()]);
+    assert.equal(run.code, 2);
+    assert.equal(run.stdout, "");
+    assert.match(run.stderr, /--approver.*an empty one would approve every call/);
+  });
+});
+
 describe("regular expressions cannot stall the relay", () => {
   it("a ping sent after a call with 50,000 a's and a '!' against (a+)+$ is answered, and so is the call", async () => {
     const policy = writePolicy(`version: "1"
