@@ -118,10 +118,21 @@ export class SlidingLog {
     }
   }
 
-  /** Logical index of the first entry newer than `cutoff` (times are non-decreasing). */
+  /**
+   * Logical index of the first entry newer than `cutoff` (times are non-decreasing). Searched
+   * from the newest end, in steps that double: the entries a short window needs are the last
+   * few, still in cache, and a log of a busy hour is never probed across its whole length.
+   */
   #firstAfter(cutoff: number): number {
-    let low = 0;
+    // After #prune, a window as long as the horizon holds the whole log.
+    if (this.#count === 0 || this.#timeAt(0) > cutoff) return 0;
     let high = this.#count;
+    let step = 1;
+    while (high - step > 0 && this.#timeAt(high - step) > cutoff) {
+      high -= step;
+      step *= 2;
+    }
+    let low = Math.max(0, high - step);
     while (low < high) {
       const mid = (low + high) >>> 1;
       if (this.#timeAt(mid) <= cutoff) low = mid + 1;

@@ -43,13 +43,18 @@ const item: fc.Arbitrary<Item> = fc.oneof(
 
 /** Ids of every JSON type a client may use, never repeated within a run. */
 function idFor(n: number): string {
-  switch (n % 4) {
+  switch (n % 6) {
     case 0:
       return String(n);
     case 1:
       return `"s-${n}"`;
     case 2:
       return `"é\\u00e9${n}"`;
+    case 3:
+      // The same number as n, spelled otherwise: a reply must still echo these bytes.
+      return `${n}.0`;
+    case 4:
+      return `"a:${n}"`;
     default:
       // Beyond 2^53, and far enough apart to stay distinct as doubles (ids that collide after
       // rounding are refused while one is in flight: see the README).

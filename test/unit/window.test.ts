@@ -73,6 +73,30 @@ describe("SlidingLog", () => {
     );
   });
 
+  it("counts exactly in every window shorter than the horizon, however the entries fall (property)", () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1, max: 1_000 }),
+        fc.array(fc.integer({ min: 1, max: 1_000 }), { minLength: 1, maxLength: 4 }),
+        fc.array(fc.integer({ min: 0, max: 60 }), { maxLength: 300 }),
+        (horizon, windows, gaps) => {
+          const log = new SlidingLog(100_000, horizon);
+          const times: number[] = [];
+          let now = 0;
+          for (const gap of gaps) {
+            now += gap;
+            for (const window of windows.map((w) => Math.min(w, horizon))) {
+              const expected = times.filter((t) => t > now - window).length;
+              assert.equal(log.check(now, window, 1_000_000).used, expected, `at ${now}, window ${window} of ${horizon}`);
+            }
+            log.add(now);
+            times.push(now);
+          }
+        },
+      ),
+    );
+  });
+
   it("budgets: never more than max in any window, folding included, and exact while under capacity (property)", () => {
     fc.assert(
       fc.property(
