@@ -3,6 +3,7 @@ import { randomUUID } from "node:crypto";
 import { defaultAuditPath, noAudit, openAuditLog, type AuditLog } from "../audit/log.ts";
 import { commandApprover } from "../relay/approval.ts";
 import { startGateway } from "../relay/gateway.ts";
+import { optimizeSooner } from "../relay/tiering.ts";
 import { printError, stderrLogger } from "./log.ts";
 import { loadOrReport, NO_POLICY_HELP, resolvePolicyPath } from "./policy.ts";
 
@@ -40,6 +41,8 @@ export async function wrap(server: string[], options: WrapOptions, version: stri
   if (options.audit !== false) audit = openAuditLog(options.audit ?? defaultAuditPath(), session, log.warn);
   audit.write({ event: "start", version, policy: policyPath, server: server, dry_run: options.dryRun === true });
   log.info(`session ${session}: policy ${policyPath}${audit.path ? `, audit ${audit.path}` : ""}`);
+  // Start-up is done: from here on, what runs is the relay, message after message.
+  optimizeSooner();
 
   const gateway = startGateway({
     command,
