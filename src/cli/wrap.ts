@@ -41,8 +41,10 @@ export async function wrap(server: string[], options: WrapOptions, version: stri
   if (options.audit !== false) audit = openAuditLog(options.audit ?? defaultAuditPath(), session, log.warn);
   audit.write({ event: "start", version, policy: policyPath, server: server, dry_run: options.dryRun === true });
   log.info(`session ${session}: policy ${policyPath}${audit.path ? `, audit ${audit.path}` : ""}`);
-  // Start-up is done: from here on, what runs is the relay, message after message.
-  optimizeSooner();
+  // Start-up is done: from here on, what runs is the relay, message after message. Not before
+  // this tick ends, though: on Node 20, bin/mcpgate.js then saves V8's code cache, and a cache
+  // made under other flags than the defaults would be rejected at every start.
+  setImmediate(optimizeSooner);
 
   const gateway = startGateway({
     command,
