@@ -1,7 +1,7 @@
 // Shared pieces of the end-to-end tests: the built binary, real servers, and two ways to drive
 // them — the SDK's Client (as a real MCP client would) and raw lines (to observe bytes and exit codes).
 import { spawn } from "node:child_process";
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -19,8 +19,16 @@ export const bashMcp = (): string[] => [process.execPath, require.resolve("bash-
 export const everything = (): string[] => [process.execPath, join(ROOT, "node_modules/@modelcontextprotocol/server-everything/dist/index.js"), "stdio"];
 export const rawServer = (...modes: string[]): string[] => [process.execPath, join(FIXTURES, "servers", "raw-server.mjs"), ...modes];
 
+/** Scratch directories of this test file, removed when its process exits. */
+const scratch: string[] = [];
+process.on("exit", () => {
+  for (const dir of scratch) rmSync(dir, { recursive: true, force: true });
+});
+
 export function tempDir(): string {
-  return mkdtempSync(join(tmpdir(), "mcpgate-test-"));
+  const dir = mkdtempSync(join(tmpdir(), "mcpgate-test-"));
+  scratch.push(dir);
+  return dir;
 }
 
 export function writePolicy(text: string, name = "policy.yaml"): string {
