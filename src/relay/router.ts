@@ -66,6 +66,12 @@ interface BatchReplies {
   awaiting: number;
 }
 
+/** What the scanner found in a message: its top-level members and how many keys it holds. */
+interface Scanned {
+  members: Span[];
+  keys: number;
+}
+
 interface Pending {
   id: Id;
   method: string;
@@ -195,7 +201,7 @@ export class Router {
         if (this.#pending.size >= this.#maxPending) {
           return errorReply(id, SERVER_ERROR, `mcpgate: too many requests in flight (${this.#maxPending})`);
         }
-        if (method === "tools/call") return this.#toolCall(buf, id, message.keys, batch);
+        if (method === "tools/call") return this.#toolCall(buf, id, message, batch);
         if (method === "initialize") this.#noteClient(buf, message.members);
         const pending: Pending = { id, method, started: this.#options.now() };
         if (batch !== undefined) pending.batch = batch;
@@ -205,10 +211,11 @@ export class Router {
     }
   }
 
-  #clientNotification(buf: Buffer, { method, members, keys }: { method: string; members: Span[]; keys: number }): "forward" | undefined {
+  #clientNotification(buf: Buffer, message: { method: string; members: Span[]; keys: number }): "forward" | undefined {
+    const { method, members } = message;
     if (method === "tools/call") {
       // A call sent as a notification still runs on the server: judge it, drop it if denied.
-      const judged = this.#judge(buf, undefined, keys);
+      const judged = this.#judge(buf, undefined, message);
       if (judged.approval !== undefined) {
         this.#ask(judged.approval, judged.args!, asLine(buf), undefined);
         return undefined;
@@ -289,8 +296,8 @@ export class Router {
     }
   }
 
-  #toolCall(buf: Buffer, id: Id, keys: number, batch: BatchReplies | undefined): "forward" | "held" | Buffer {
-    const judged = this.#judge(buf, id, keys);
+  #toolCall(buf: Buffer, id: Id, scanned: Scanned, batch: BatchReplies | undefined): "forward" | "held" | Buffer {
+    const judged = this.#judge(buf, id, scanned);
     if (judged.reply !== undefined) {
       this.#rememberDenied(id.key);
       return judged.reply;
@@ -313,14 +320,26 @@ export class Router {
    * Parses and judges a tools/call. Returns the reply to send instead of forwarding (a denial
    * or a protocol error), or the decision to forward under.
    */
-  #judge(buf: Buffer, id: Id | undefined, keys: number): { reply?: Buffer; decision?: Decision; args?: Record<string, unknown>; forward?: boolean; approval?: Decision; session?: boolean } {
+  #judge(buf: Buffer, id: Id | undefined, { members, keys }: Scanned): { reply?: Buffer; decision?: Decision; args?: Record<string, unknown>; forward?: boolean; approval?: Decision; session?: boolean } {
     const refuse = (code: number, message: string): { reply?: Buffer } => {
       this.#options.log.warn(`refused a tools/call: ${message}`);
       return id === undefined ? {} : { reply: errorReply(id, code, message) };
     };
-    let message: { params?: unknown };
+    // Only params is decoded when the envelope's other members are plain values, as they are
+    // in JSON-RPC: then every key the scanner counted below the top level is one of params'.
+    const span = member(members, "params");
+    const whole = span === undefined || members.some((other) => other !== span && (buf[other.start] === 0x7b || buf[other.start] === 0x5b));
+    let params: unknown;
+    let decodedKeys: number;
     try {
-      message = JSON.parse(buf.toString("utf8")) as { params?: unknown };
+      if (whole) {
+        const message = JSON.parse(buf.toString("utf8")) as { params?: unknown };
+        params = message.params;
+        decodedKeys = countKeys(message);
+      } else {
+        params = JSON.parse(buf.toString("utf8", span.start, span.end));
+        decodedKeys = members.length + countKeys(params);
+      }
     } catch (error) {
       return refuse(PARSE_ERROR, `Parse error: tools/call could not be decoded (${(error as Error).message})`);
     }
@@ -328,12 +347,11 @@ export class Router {
     // different parsers (first wins, last wins), so such a call is refused, not forwarded.
     // Decoding keeps one copy of a repeated key, so the decoded value then holds fewer keys
     // than the scanner counted; only then is the line scanned again to name the key.
-    if (countKeys(message) !== keys) {
+    if (decodedKeys !== keys) {
       const strict = scanJson(buf, { duplicates: true });
       const key = strict.ok ? strict.duplicateKey : undefined;
       return refuse(INVALID_REQUEST, `Invalid Request: duplicate key ${key === undefined ? "" : `"${key}" `}in a tools/call; refused so the server cannot run a call other than the one judged`);
     }
-    const params = message.params;
     if (params === null || typeof params !== "object" || Array.isArray(params)) {
       return refuse(INVALID_PARAMS, "Invalid params: tools/call needs params as an object");
     }
