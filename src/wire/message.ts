@@ -33,12 +33,17 @@ function isPlainString(buf: Buffer, { start, end }: Span): boolean {
   return true;
 }
 
-const PLAIN_INTEGER = /^(?:0|-?[1-9]\d{0,14})$/;
+/** A non-negative integer of at most 15 digits, written plainly: its text is its number's. */
+function isPlainInteger(buf: Buffer, { start, end }: Span): boolean {
+  if (end - start > 15 || end === start || (buf[start] === 0x30 && end - start > 1)) return false;
+  for (let i = start; i < end; i++) if (buf[i]! < 0x30 || buf[i]! > 0x39) return false;
+  return true;
+}
 
 function idFrom(buf: Buffer, span: Span): Id | undefined {
   const raw = buf.toString("utf8", span.start, span.end);
   // Fast paths for the ids clients really send: small integers and plain strings.
-  if (PLAIN_INTEGER.test(raw)) return { raw, key: `n${raw}` };
+  if (isPlainInteger(buf, span)) return { raw, key: `n${raw}` };
   if (raw.length >= 2 && raw.charCodeAt(0) === 0x22 && raw.indexOf("\\") === -1) return { raw, key: `s${raw.slice(1, -1)}` };
   let value: unknown;
   try {

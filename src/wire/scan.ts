@@ -113,6 +113,11 @@ function decodeKey(buf: Buffer, start: number, end: number): string | undefined 
   }
 }
 
+/** (Not a closure over the scan's position: one would keep it out of registers in the loop.) */
+function failure(error: string, at: number): ScanResult {
+  return { ok: false, error, at };
+}
+
 export function scanJson(buf: Buffer, options: ScanOptions = {}, from = 0, to = buf.length): ScanResult {
   const checkDuplicates = options.duplicates === true;
   const members: Span[] = [];
@@ -127,12 +132,11 @@ export function scanJson(buf: Buffer, options: ScanOptions = {}, from = 0, to = 
   let memberStart = 0;
   let topType: "object" | "array" | "scalar" = "scalar";
   let i = skipSpace(buf, from, to);
-  const fail = (error: string): ScanResult => ({ ok: false, error, at: i });
 
   for (;;) {
     if (state === State.Value) {
       i = skipSpace(buf, i, to);
-      if (i >= to) return fail("unexpected end of input");
+      if (i >= to) return failure("unexpected end of input", i);
       if (stack.length === 1) memberStart = i;
       const c = buf[i]!;
       if (c === OPEN_OBJECT || c === OPEN_ARRAY) {
@@ -153,16 +157,16 @@ export function scanJson(buf: Buffer, options: ScanOptions = {}, from = 0, to = 
       }
       if (c === QUOTE) {
         const next = skipString(buf, i, to);
-        if (next === -1) return fail("unterminated string");
+        if (next === -1) return failure("unterminated string", i);
         i = next;
       } else if (c === 0x2d || (c >= 0x30 && c <= 0x39)) {
         const next = skipNumber(buf, i, to);
-        if (next === -1) return fail("malformed number");
+        if (next === -1) return failure("malformed number", i);
         i = next;
       } else {
         const literal = LITERALS[c];
         if (literal === undefined || i + literal.length > to || buf.compare(literal, 0, literal.length, i, i + literal.length) !== 0) {
-          return fail(`unexpected character ${JSON.stringify(String.fromCharCode(c))}`);
+          return failure(`unexpected character ${JSON.stringify(String.fromCharCode(c))}`, i);
         }
         i += literal.length;
       }
@@ -177,7 +181,7 @@ export function scanJson(buf: Buffer, options: ScanOptions = {}, from = 0, to = 
       }
       i = skipSpace(buf, i, to);
       if (stack.length === 0) {
-        if (i !== to) return fail("unexpected data after the JSON value");
+        if (i !== to) return failure("unexpected data after the JSON value", i);
         return duplicateKey === undefined
           ? { ok: true, type: topType, members, keys }
           : { ok: true, type: topType, members, keys, duplicateKey };
@@ -192,24 +196,24 @@ export function scanJson(buf: Buffer, options: ScanOptions = {}, from = 0, to = 
         stack.pop();
         if (checkDuplicates) keySets.pop();
       } else {
-        return fail(i >= to ? "unexpected end of input" : `expected "," or "${isObject ? "}" : "]"}"`);
+        return failure(i >= to ? "unexpected end of input" : `expected "," or "${isObject ? "}" : "]"}"`, i);
       }
       continue;
     }
 
     // State.Key
     i = skipSpace(buf, i, to);
-    if (buf[i] !== QUOTE) return fail(i >= to ? "unexpected end of input" : "expected a string key");
+    if (buf[i] !== QUOTE) return failure(i >= to ? "unexpected end of input" : "expected a string key", i);
     const keyStart = i;
     const keyEnd = skipString(buf, i, to);
-    if (keyEnd === -1) return fail("unterminated string");
+    if (keyEnd === -1) return failure("unterminated string", i);
     i = skipSpace(buf, keyEnd, to);
-    if (buf[i] !== COLON) return fail('expected ":"');
+    if (buf[i] !== COLON) return failure('expected ":"', i);
     i++;
     keys++;
     if (stack.length === 1 || checkDuplicates) {
       const key = decodeKey(buf, keyStart, keyEnd);
-      if (key === undefined) return fail("malformed string escape in key");
+      if (key === undefined) return failure("malformed string escape in key", i);
       if (stack.length === 1) memberKey = key;
       if (checkDuplicates) {
         const seen = keySets[keySets.length - 1]!;
