@@ -76,6 +76,11 @@ function amountFor(limit: CompiledLimit, args: unknown): number | string {
   return `${limit.incrementFrom.path} must be a finite number >= 0 for the budget ${limit.rule}, got ${got}`;
 }
 
+function hasBudget(limits: CompiledLimit[]): boolean {
+  for (const limit of limits) if (limit.incrementFrom !== undefined) return true;
+  return false;
+}
+
 /**
  * Judges `call` at `now`. With `approved`, a human has already said yes to this call: the
  * approval stage is skipped and everything before it (limits above all) is checked again.
@@ -97,10 +102,12 @@ export function decide(policy: CompiledPolicy, counters: Counters, call: ToolCal
   if (denied !== undefined) return denial(name, denied.rule, denied.reason);
   if (entry?.schema !== undefined) {
     const valid = entry.schema(args);
-    const error = valid ? undefined : entry.schema.errors?.[0];
-    const detail = error === undefined ? "arguments match the schema" : `${error.instancePath === "" ? "arguments" : `arguments${error.instancePath}`} ${error.message ?? "do not match"}`;
-    trace?.push({ rule: `${entry.rule}.schema`, passed: valid, detail });
-    if (!valid) return denial(name, `${entry.rule}.schema`, `arguments do not match the schema: ${detail}`);
+    if (!valid || trace !== undefined) {
+      const error = valid ? undefined : entry.schema.errors?.[0];
+      const detail = error === undefined ? "arguments match the schema" : `${error.instancePath === "" ? "arguments" : `arguments${error.instancePath}`} ${error.message ?? "do not match"}`;
+      trace?.push({ rule: `${entry.rule}.schema`, passed: valid, detail });
+      if (!valid) return denial(name, `${entry.rule}.schema`, `arguments do not match the schema: ${detail}`);
+    }
   }
   if (entry !== undefined) {
     const entryDenied = checkRules(entry.rules, args, trace);
@@ -127,7 +134,7 @@ export function decide(policy: CompiledPolicy, counters: Counters, call: ToolCal
   const rule = entry?.rule ?? "default";
   const counted = entry?.counters ?? policy.allToolsCounters;
   // A counter counts what its first limit in this call says: 1, or a budget's amount.
-  const amounts = limits.some((limit) => limit.incrementFrom !== undefined)
+  const amounts = hasBudget(limits)
     ? counted.map((counter) => amountFor(limits.find((limit) => limit.counter === counter)!, args) as number)
     : undefined;
   const approval = approved ? undefined : entry?.action === "approve" ? { rule, reason: entry.reason ?? `${rule} requires a human's approval` } : (approvalNeeded(policy.allToolsRules, args, trace) ?? (entry === undefined ? undefined : approvalNeeded(entry.rules, args, trace)));
@@ -141,7 +148,8 @@ export function decide(policy: CompiledPolicy, counters: Counters, call: ToolCal
 
 /** Counts a forwarded call: once on each of its counters, however many limits share one. */
 export function consume(decision: Decision, counters: Counters, now: number): void {
-  decision.counters.forEach((counter, index) => counters.get(counter).add(now, decision.amounts?.[index] ?? 1));
+  const { amounts } = decision;
+  for (let index = 0; index < decision.counters.length; index++) counters.get(decision.counters[index]!).add(now, amounts === undefined ? 1 : amounts[index]!);
 }
 
 /** The text an agent reads: "[POLICY DENIED] run: Shell commands are capped (10 per minute; retry in 23s)". */

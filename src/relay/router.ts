@@ -321,14 +321,10 @@ export class Router {
    * or a protocol error), or the decision to forward under.
    */
   #judge(buf: Buffer, id: Id | undefined, { members, keys }: Scanned): { reply?: Buffer; decision?: Decision; args?: Record<string, unknown>; forward?: boolean; approval?: Decision; session?: boolean } {
-    const refuse = (code: number, message: string): { reply?: Buffer } => {
-      this.#options.log.warn(`refused a tools/call: ${message}`);
-      return id === undefined ? {} : { reply: errorReply(id, code, message) };
-    };
     // Only params is decoded when the envelope's other members are plain values, as they are
     // in JSON-RPC: then every key the scanner counted below the top level is one of params'.
     const span = member(members, "params");
-    const whole = span === undefined || members.some((other) => other !== span && (buf[other.start] === 0x7b || buf[other.start] === 0x5b));
+    const whole = span === undefined || !othersArePlain(buf, members, span);
     let params: unknown;
     let decodedKeys: number;
     try {
@@ -341,7 +337,7 @@ export class Router {
         decodedKeys = members.length + countKeys(params);
       }
     } catch (error) {
-      return refuse(PARSE_ERROR, `Parse error: tools/call could not be decoded (${(error as Error).message})`);
+      return this.#refuse(id, PARSE_ERROR, `Parse error: tools/call could not be decoded (${(error as Error).message})`);
     }
     // The server must run exactly the call judged here. A repeated key is read differently by
     // different parsers (first wins, last wins), so such a call is refused, not forwarded.
@@ -350,17 +346,17 @@ export class Router {
     if (decodedKeys !== keys) {
       const strict = scanJson(buf, { duplicates: true });
       const key = strict.ok ? strict.duplicateKey : undefined;
-      return refuse(INVALID_REQUEST, `Invalid Request: duplicate key ${key === undefined ? "" : `"${key}" `}in a tools/call; refused so the server cannot run a call other than the one judged`);
+      return this.#refuse(id, INVALID_REQUEST, `Invalid Request: duplicate key ${key === undefined ? "" : `"${key}" `}in a tools/call; refused so the server cannot run a call other than the one judged`);
     }
     if (params === null || typeof params !== "object" || Array.isArray(params)) {
-      return refuse(INVALID_PARAMS, "Invalid params: tools/call needs params as an object");
+      return this.#refuse(id, INVALID_PARAMS, "Invalid params: tools/call needs params as an object");
     }
     const { name, arguments: args } = params as { name?: unknown; arguments?: unknown };
     if (typeof name !== "string") {
-      return refuse(INVALID_PARAMS, `Invalid params: tools/call needs params.name as a string, got ${name === undefined ? "nothing" : typeof name}`);
+      return this.#refuse(id, INVALID_PARAMS, `Invalid params: tools/call needs params.name as a string, got ${name === undefined ? "nothing" : typeof name}`);
     }
     if (args !== undefined && (args === null || typeof args !== "object" || Array.isArray(args))) {
-      return refuse(INVALID_PARAMS, "Invalid params: tools/call params.arguments must be an object");
+      return this.#refuse(id, INVALID_PARAMS, "Invalid params: tools/call params.arguments must be an object");
     }
     const callArgs = (args ?? {}) as Record<string, unknown>;
     const { policy, counters, now, dryRun, log } = this.#options;
@@ -400,6 +396,11 @@ export class Router {
     log.warn(`${denialText(decision)} [${decision.rule}]`);
     this.#auditDenied(decision, callArgs, {});
     return id === undefined ? { decision } : { decision, reply: resultReply(id, denialResult(decision)) };
+  }
+
+  #refuse(id: Id | undefined, code: number, message: string): { reply?: Buffer } {
+    this.#options.log.warn(`refused a tools/call: ${message}`);
+    return id === undefined ? {} : { reply: errorReply(id, code, message) };
   }
 
   // ---- approval --------------------------------------------------------------------------
@@ -792,6 +793,12 @@ export class Router {
       ...outcome,
     });
   }
+}
+
+/** Whether every member but `except` is a plain value (not an object or array) in `buf`. */
+function othersArePlain(buf: Buffer, members: Span[], except: Span): boolean {
+  for (const other of members) if (other !== except && (buf[other.start] === 0x7b || buf[other.start] === 0x5b)) return false;
+  return true;
 }
 
 function allowanceKey(tool: string, args: Record<string, unknown>): string {
