@@ -107,6 +107,9 @@ describe("Router: judging tools/call", () => {
     h.client('{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"nope","name":"echo"}}\n');
     h.client('{"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"echo","arguments":{"a":1,"\\u0061":2}}}\n');
     h.client('{"jsonrpc":"2.0","id":3,"method":"ping","method":"tools/call","params":{"name":"nope"}}\n');
+    // Outside params too: a member the envelope does not need is still part of what the server reads.
+    h.client('{"jsonrpc":"2.0","id":4,"method":"tools/call","params":{"name":"echo"},"_meta":{"x":1,"x":2}}\n');
+    h.client('{"jsonrpc":"2.0","id":5,"_meta":[{"x":1,"x":2}],"method":"tools/call","params":{"name":"echo"}}\n');
     assert.deepEqual(h.toServer, []);
     assert.deepEqual(
       h.replies().map((reply) => [reply.id, reply.error.code, reply.error.message]),
@@ -114,8 +117,17 @@ describe("Router: judging tools/call", () => {
         [1, -32600, 'Invalid Request: duplicate key "name" in a tools/call; refused so the server cannot run a call other than the one judged'],
         [2, -32600, 'Invalid Request: duplicate key "a" in a tools/call; refused so the server cannot run a call other than the one judged'],
         [3, -32600, 'Invalid Request: duplicate member "method"'],
+        [4, -32600, 'Invalid Request: duplicate key "x" in a tools/call; refused so the server cannot run a call other than the one judged'],
+        [5, -32600, 'Invalid Request: duplicate key "x" in a tools/call; refused so the server cannot run a call other than the one judged'],
       ],
     );
+  });
+
+  it("judges a call whose envelope carries members of its own, objects included", () => {
+    const h = harness();
+    const line = '{"jsonrpc":"2.0","id":1,"method":"tools/call","_meta":{"progressToken":7},"params":{"name":"echo","arguments":{"a":{"b":1}}}}\n';
+    h.client(line);
+    assert.deepEqual(h.toServer, [line]);
   });
 
   it("answers malformed calls with JSON-RPC errors", () => {
