@@ -14,8 +14,8 @@ import { setFlagsFromString } from "node:v8";
 const FLAGS_BY_V8_MAJOR: Record<number, string[]> = {
   // 24 KB once: lower (8 KB) had large results streamed 50% slower, the optimizing compiler
   // taking the CPU from the transfer to compile functions with too little type feedback.
-  // And the young generation stays the size start-up left it: grown to 16 MB under pipelined
-  // calls, each scavenge took 2-4 ms and promoted about 1 MB that died soon after; kept small,
+  // And the young generation stays the size start-up left it: let grow under pipelined calls,
+  // each scavenge took 2-4 ms and promoted up to 1 MB that died soon after; kept small,
   // pipelined throughput rose by about 10% (Node 22 and 24 showed no such gain).
   11: ["--interrupt-budget=24576", "--ticks-before-optimization=1", "--semi-space-growth-factor=1"],
   12: ["--invocation-count-for-turbofan=100"],
