@@ -7,11 +7,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import fc from "fast-check";
-import { noAudit } from "../../src/audit/log.ts";
-import { Counters } from "../../src/limits/counters.ts";
-import { compilePolicy } from "../../src/policy/compile.ts";
-import { parsePolicy } from "../../src/policy/load.ts";
-import { Router } from "../../src/relay/router.ts";
+import { recordingRouter } from "./harness.ts";
 
 const POLICY = `version: "1"
 default: deny
@@ -50,20 +46,8 @@ describe("approval under random traffic (property)", () => {
   it("runs a held call only on a yes, answers every request once, and keeps prompts from the server", () => {
     fc.assert(
       fc.property(fc.array(step, { minLength: 10, maxLength: 60, size: "max" }), (steps) => {
-        const parsed = parsePolicy(POLICY);
-        assert.ok(parsed.ok);
-        const policy = compilePolicy(parsed.policy);
-        const atServer: string[] = [];
-        const atClient: string[] = [];
         const timers: Array<() => void> = [];
-        const router = new Router({
-          policy,
-          counters: new Counters(policy.counters),
-          toServer: (bytes) => atServer.push(bytes.toString("utf8")),
-          toClient: (bytes) => atClient.push(bytes.toString("utf8")),
-          audit: noAudit,
-          log: { verbose: false, warn: () => {}, info: () => {} },
-          now: () => 0,
+        const { router, toServer: atServer, toClient: atClient } = recordingRouter(POLICY, {
           setTimer: (_ms, fn) => {
             let live = true;
             timers.push(() => live && fn());

@@ -1,12 +1,9 @@
 // Approval in the router: elicitation to the client, an approver stub, timers run by hand.
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { Counters } from "../../src/limits/counters.ts";
-import { compilePolicy } from "../../src/policy/compile.ts";
-import { parsePolicy } from "../../src/policy/load.ts";
 import { canElicitForm, canonicalJson, commandApprover, elicitationAnswer, shorten, type ApprovalAnswer, type ApprovalRequest } from "../../src/relay/approval.ts";
-import { Router } from "../../src/relay/router.ts";
 import { type AuditEvent } from "../../src/audit/log.ts";
+import { recordingRouter } from "./harness.ts";
 
 const POLICY = `version: "1"
 default: deny
@@ -24,21 +21,10 @@ interface Options {
 }
 
 function harness(yaml = POLICY, options: Options = {}) {
-  const parsed = parsePolicy(yaml);
-  assert.ok(parsed.ok, JSON.stringify(!parsed.ok && parsed.problems));
-  const policy = compilePolicy(parsed.policy);
-  const toServer: string[] = [];
-  const toClient: string[] = [];
   const audit: AuditEvent[] = [];
   const timers: Array<{ ms: number; fn: () => void; cancelled: boolean }> = [];
-  const router = new Router({
-    policy,
-    counters: new Counters(policy.counters),
-    toServer: (bytes) => toServer.push(bytes.toString("utf8")),
-    toClient: (bytes) => toClient.push(bytes.toString("utf8")),
+  const { router, toServer, toClient, client, server } = recordingRouter(yaml, {
     audit: { enabled: true, write: (event: AuditEvent) => audit.push(event), close: async () => {} } as never,
-    log: { verbose: false, warn: () => {}, info: () => {} },
-    now: () => 0,
     dryRun: options.dryRun ?? false,
     ...(options.approver === undefined ? {} : { approver: options.approver }),
     setTimer: (ms, fn) => {
@@ -53,8 +39,8 @@ function harness(yaml = POLICY, options: Options = {}) {
     toClient,
     audit,
     timers,
-    client: (line: string) => router.fromClient(Buffer.from(line)),
-    server: (line: string) => router.fromServer(Buffer.from(line)),
+    client,
+    server,
     json: (line: string) => JSON.parse(line) as Record<string, any>,
     /** The last message the client got, decoded. */
     last: () => JSON.parse(toClient.at(-1)!) as Record<string, any>,

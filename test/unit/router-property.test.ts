@@ -5,10 +5,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import fc from "fast-check";
-import { noAudit } from "../../src/audit/log.ts";
-import { Counters } from "../../src/limits/counters.ts";
-import { compilePolicy } from "../../src/policy/compile.ts";
-import { parsePolicy } from "../../src/policy/load.ts";
+import { recordingRouter } from "./harness.ts";
 import { Router } from "../../src/relay/router.ts";
 import { member } from "../../src/wire/message.ts";
 import { scanJson } from "../../src/wire/scan.ts";
@@ -66,21 +63,8 @@ describe("Router under random traffic (property)", () => {
   it("never forwards a denied call, answers each request once under its id, and keeps bytes it does not act on", () => {
     fc.assert(
       fc.property(fc.array(item, { maxLength: 30 }), (items) => {
-        const parsed = parsePolicy(POLICY);
-        assert.ok(parsed.ok);
-        const policy = compilePolicy(parsed.policy);
-        const atServer: string[] = [];
-        const atClient: string[] = [];
+        const { router, toServer: atServer, toClient: atClient } = recordingRouter(POLICY);
         const queued: Array<{ reply: string; rewritable: boolean }> = [];
-        const router = new Router({
-          policy,
-          counters: new Counters(policy.counters),
-          toServer: (bytes) => atServer.push(bytes.toString("utf8")),
-          toClient: (bytes) => atClient.push(bytes.toString("utf8")),
-          audit: noAudit,
-          log: { verbose: false, warn: () => {}, info: () => {} },
-          now: () => 0,
-        });
         let seen = 0;
         const expectedIds: string[] = [];
         const untouched: string[] = [];

@@ -1,40 +1,15 @@
 // The router driven directly: bytes in, bytes out, no processes.
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { noAudit, type AuditEvent, type AuditLog } from "../../src/audit/log.ts";
-import { Counters } from "../../src/limits/counters.ts";
-import { compilePolicy } from "../../src/policy/compile.ts";
-import { parsePolicy } from "../../src/policy/load.ts";
-import { Router } from "../../src/relay/router.ts";
+import { type AuditEvent, type AuditLog } from "../../src/audit/log.ts";
+import { recordingRouter } from "./harness.ts";
 
 const POLICY = 'version: "1"\ndefault: deny\nhide: [secret]\ntools:\n  echo: {}\n  secret: {}\n  once: { limits: ["1/minute"] }\n';
 
 function harness(yaml = POLICY, options: { dryRun?: boolean; audit?: AuditLog } = {}) {
-  const parsed = parsePolicy(yaml);
-  assert.ok(parsed.ok);
-  const policy = compilePolicy(parsed.policy);
-  const toServer: string[] = [];
-  const toClient: string[] = [];
   const warnings: string[] = [];
-  const router = new Router({
-    policy,
-    counters: new Counters(policy.counters),
-    toServer: (bytes) => toServer.push(bytes.toString("utf8")),
-    toClient: (bytes) => toClient.push(bytes.toString("utf8")),
-    audit: options.audit ?? noAudit,
-    log: { verbose: false, warn: (message) => warnings.push(message), info: () => {} },
-    now: () => 0,
-    dryRun: options.dryRun ?? false,
-  });
-  return {
-    router,
-    toServer,
-    toClient,
-    warnings,
-    client: (line: string) => router.fromClient(Buffer.from(line)),
-    server: (line: string) => router.fromServer(Buffer.from(line)),
-    replies: () => toClient.map((line) => JSON.parse(line) as Record<string, any>),
-  };
+  const h = recordingRouter(yaml, { ...options, log: { verbose: false, warn: (message) => warnings.push(message), info: () => {} } });
+  return { ...h, warnings, replies: () => h.toClient.map((line) => JSON.parse(line) as Record<string, any>) };
 }
 
 const call = (id: string, name: string, args = "{}") => `{"jsonrpc":"2.0","id":${id},"method":"tools/call","params":{"name":"${name}","arguments":${args}}}\n`;
