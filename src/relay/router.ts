@@ -321,8 +321,9 @@ export class Router {
    * or a protocol error), or the decision to forward under.
    */
   #judge(buf: Buffer, id: Id | undefined, { members, keys }: Scanned): { reply?: Buffer; decision?: Decision; args?: Record<string, unknown>; forward?: boolean; approval?: Decision; session?: boolean } {
-    // Only params is decoded when the envelope's other members are plain values, as they are
-    // in JSON-RPC: then every key the scanner counted below the top level is one of params'.
+    // Only params is decoded when the envelope's other members are plain values the scanner has
+    // fully checked, as they are in JSON-RPC: then the line is JSON once params is, and every
+    // key the scanner counted below the top level is one of params'.
     const span = member(members, "params");
     const whole = span === undefined || !othersArePlain(buf, members, span);
     let params: unknown;
@@ -795,9 +796,18 @@ export class Router {
   }
 }
 
-/** Whether every member but `except` is a plain value (not an object or array) in `buf`. */
+/**
+ * Whether every member but `except` is a value the scanner has fully checked: a number, a
+ * literal, or a string with no escape and no control character. (The scanner leaves string
+ * contents to JSON.parse; any other member needs the whole line decoded.)
+ */
 function othersArePlain(buf: Buffer, members: Span[], except: Span): boolean {
-  for (const other of members) if (other !== except && (buf[other.start] === 0x7b || buf[other.start] === 0x5b)) return false;
+  for (const other of members) {
+    if (other === except) continue;
+    const first = buf[other.start];
+    if (first === 0x7b || first === 0x5b) return false;
+    if (first === 0x22) for (let i = other.start + 1; i < other.end - 1; i++) if (buf[i] === 0x5c || buf[i]! < 0x20) return false;
+  }
   return true;
 }
 

@@ -112,10 +112,13 @@ describe("Router: judging tools/call", () => {
     h.client('{"jsonrpc":"2.0","id":3,"method":"tools/call","params":{"name":"echo","arguments":[1]}}\n');
     h.client('{"jsonrpc":"2.0","id":{"x":1},"method":"tools/call","params":{"name":"echo"}}\n');
     h.client('{"jsonrpc":"2.0","id":5,"method":"tools/call","params":{"name":"echo","arguments":{"s":"\\x"}}}\n');
+    // Bad strings outside params too: the whole line must be JSON before any of it is sent.
+    h.client('{"jsonrpc":"2.\\x","id":6,"method":"tools/call","params":{"name":"echo"}}\n');
+    h.client('{"jsonrpc":"2.0\u0001","id":7,"method":"tools/call","params":{"name":"echo"}}\n');
     assert.deepEqual(h.toServer, []);
     assert.deepEqual(
       h.replies().map((reply) => [reply.id, reply.error.code]),
-      [[1, -32602], [2, -32602], [3, -32602], [null, -32600], [5, -32700]],
+      [[1, -32602], [2, -32602], [3, -32602], [null, -32600], [5, -32700], [6, -32700], [7, -32700]],
     );
   });
 
