@@ -3,6 +3,7 @@ import { randomUUID } from "node:crypto";
 import { defaultAuditPath, noAudit, openAuditLog, type AuditLog } from "../audit/log.ts";
 import { commandApprover } from "../relay/approval.ts";
 import { startGateway } from "../relay/gateway.ts";
+import { yieldHelperThreads } from "../relay/threads.ts";
 import { optimizeSooner } from "../relay/tiering.ts";
 import { printError, stderrLogger } from "./log.ts";
 import { loadOrReport, NO_POLICY_HELP, resolvePolicyPath } from "./policy.ts";
@@ -44,7 +45,10 @@ export async function wrap(server: string[], options: WrapOptions, version: stri
   // Start-up is done: from here on, what runs is the relay, message after message. Not before
   // this tick ends, though: on Node 20, bin/mcpgate.js then saves V8's code cache, and a cache
   // made under other flags than the defaults would be rejected at every start.
-  setImmediate(optimizeSooner);
+  setImmediate(() => {
+    optimizeSooner();
+    yieldHelperThreads();
+  });
 
   const gateway = startGateway({
     command,
