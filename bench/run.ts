@@ -13,7 +13,9 @@ const quick = process.argv.includes("--quick");
 /** Calls before latency is measured: `--warmup N` (default 200) to see steady state. */
 const warmupAt = process.argv.indexOf("--warmup");
 const WARMUP = warmupAt === -1 ? 200 : Number(process.argv[warmupAt + 1]);
-const RUNS = quick ? 1 : 5;
+/** `--runs N` (default 5): more runs narrow the medians, each run taking about two minutes. */
+const runsAt = process.argv.indexOf("--runs");
+const RUNS = quick ? 1 : runsAt === -1 ? 5 : Number(process.argv[runsAt + 1]);
 const LATENCY_CALLS = quick ? 500 : 3000;
 const THROUGHPUT_CALLS = quick ? 5_000 : 30_000;
 const IN_FLIGHT = 64;
@@ -224,6 +226,14 @@ for (const [label, pick] of [["added p50 (µs)", (s: Sample) => s.p50Us], ["adde
   const added = (name: string): number => med(name, pick) - med("direct", pick);
   table.push([label, ...names.map((name) => (name === "direct" ? "—" : cell(added(name)))), `${(added("mcpgate") / added("byte relay")).toFixed(2)}×`]);
 }
+// The same ratios paired run by run: the machine's speed drifts between runs more than the
+// targets differ within one, and the medians above can come from different runs.
+const paired = (pick: (sample: Sample) => number): number[] =>
+  samples.mcpgate!.map((sample, run) => (pick(sample) - pick(samples.direct![run]!)) / (pick(samples["byte relay"]![run]!) - pick(samples.direct![run]!)));
+const pairedLines = samples.mcpgate === undefined ? [] : (["p50", "p99"] as const).map((p) => {
+  const ratios = paired((sample) => (p === "p50" ? sample.p50Us : sample.p99Us));
+  return `  added ${p}: median ${median(ratios).toFixed(2)}× (runs: ${ratios.map((ratio) => `${ratio.toFixed(2)}×`).join(" ")})`;
+});
 const lost = names.filter((name) => samples[name]!.some((sample) => Object.values(sample.large).some((large) => !large.intact)));
 
 const widths = header.map((_, column) => Math.max(...table.map((row) => row[column]!.length)));
@@ -232,6 +242,7 @@ console.log(`\nmcpgate benchmark: ${RUNS} run(s), medians; ${LATENCY_CALLS} sequ
 console.log(render(table[0]!));
 console.log(`|${widths.map((width, column) => (column === 0 ? "-".repeat(width + 2) : `${"-".repeat(width + 1)}:`)).join("|")}|`);
 for (const row of table.slice(1)) console.log(render(row));
+if (pairedLines.length > 0) console.log(`\nmcpgate / byte relay, run by run (each run's own direct server subtracted):\n${pairedLines.join("\n")}`);
 console.log(`\nlarge results arrived intact (sha256 checked) through: ${names.filter((name) => !lost.includes(name)).join(", ")}${lost.length ? `; lost or corrupted by: ${lost.join(", ")}` : ""}`);
 
 runDecisionBench(quick);
