@@ -3,6 +3,7 @@
 import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
 import { check } from "./check.ts";
 import { explain } from "./explain.ts";
+import { init, type InitOptions } from "./init.ts";
 import { wrap, type WrapOptions } from "./wrap.ts";
 
 declare const MCPGATE_VERSION: string;
@@ -42,6 +43,7 @@ export async function main(argv: string[]): Promise<number> {
       `
 Examples:
   mcpgate --policy policy.yaml -- npx -y bash-mcp
+  mcpgate init -o policy.yaml -- npx -y bash-mcp
   mcpgate check policy.yaml
 
 In an MCP client config (Claude Desktop, Cursor, VS Code, Claude Code):
@@ -72,6 +74,17 @@ In an MCP client config (Claude Desktop, Cursor, VS Code, Claude Code):
       // --policy before the subcommand's arguments is parsed as the program's own option.
       const policy = options.policy ?? (command.parent?.opts() as WrapOptions | undefined)?.policy;
       result = explain(tool, json, { ...options, ...(policy === undefined ? {} : { policy }) });
+    });
+
+  program
+    .command("init")
+    .description("start a server, list its tools, and write a starter policy that names them")
+    .usage("[-o FILE] [options] -- COMMAND [ARGS...]")
+    .option("-o, --output <file>", 'write the policy to FILE (default: stdout, or "-")')
+    .option("--force", "overwrite FILE if it exists")
+    .option("--timeout <ms>", "how long the server gets to answer each request", parseMs, 30_000)
+    .action((options: InitOptions) => {
+      result = init(server, options, version);
     });
 
   for (const command of program.commands) command.exitOverride();

@@ -5,6 +5,7 @@ import { printError } from "./log.ts";
 
 export const NO_POLICY_HELP =
   "no policy given: pass --policy FILE or set MCPGATE_POLICY.\n" +
+  "  To write one that lists your server's tools: mcpgate init -o policy.yaml -- COMMAND [ARGS...]\n" +
   "  A policy is a YAML file such as:\n" +
   '    version: "1"\n' +
   "    default: deny\n" +

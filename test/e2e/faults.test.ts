@@ -124,6 +124,7 @@ describe("policy problems stop the gateway before any server starts", () => {
     const run = await runGateway(["--no-audit", "--", ...server], "", { env });
     assert.equal(run.code, 2);
     assert.match(run.stderr, /no policy given: pass --policy FILE or set MCPGATE_POLICY/);
+    assert.match(run.stderr, /mcpgate init -o policy\.yaml -- COMMAND \[ARGS\.\.\.\]/, "it says how to make one");
     assert.equal(existsSync(path), false);
   });
 
