@@ -29,6 +29,25 @@ interface Listing {
 
 type Message = { id?: unknown; method?: unknown; result?: Record<string, unknown>; error?: { message?: unknown } };
 
+/** What the starter policy uses of a listed tool, each field only if it has the type the spec gives it. */
+function listedTool(tool: unknown): ListedTool | undefined {
+  if (tool === null || typeof tool !== "object") return undefined;
+  const { name, description, annotations } = tool as Record<string, unknown>;
+  if (typeof name !== "string") return undefined;
+  const listed: ListedTool = { name };
+  if (typeof description === "string") listed.description = description;
+  if (annotations !== null && typeof annotations === "object") {
+    const { title, readOnlyHint, destructiveHint, openWorldHint } = annotations as Record<string, unknown>;
+    listed.annotations = {
+      ...(typeof title === "string" ? { title } : {}),
+      ...(typeof readOnlyHint === "boolean" ? { readOnlyHint } : {}),
+      ...(typeof destructiveHint === "boolean" ? { destructiveHint } : {}),
+      ...(typeof openWorldHint === "boolean" ? { openWorldHint } : {}),
+    };
+  }
+  return listed;
+}
+
 /** Runs the server just long enough to list its tools: initialize, then tools/list page by page. */
 export function listTools(command: string, args: string[], timeoutMs: number, version: string): Promise<Listing> {
   return new Promise((resolve, reject) => {
@@ -80,9 +99,9 @@ export function listTools(command: string, args: string[], timeoutMs: number, ve
       }
       if (!Array.isArray(result.tools)) return fail("the server's tools/list result has no tools array");
       for (const tool of result.tools as unknown[]) {
-        const name = (tool as { name?: unknown } | null)?.name;
-        if (typeof name !== "string") return fail(`the server listed a tool without a name: ${JSON.stringify(tool)?.slice(0, 200)}`);
-        tools.push(tool as ListedTool);
+        const listed = listedTool(tool);
+        if (listed === undefined) return fail(`the server listed a tool without a name: ${JSON.stringify(tool)?.slice(0, 200)}`);
+        tools.push(listed);
       }
       const cursor = result.nextCursor;
       if (typeof cursor === "string" && cursor !== "") {

@@ -82,13 +82,15 @@ describe("mcpgate init", () => {
       { name: "look", description: "Looks.\nNothing else.", annotations: { readOnlyHint: true }, inputSchema: { type: "object" } },
       { name: "read_*", inputSchema: { type: "object" } },
       { name: "true", inputSchema: { type: "object" } },
+      // Fields of the wrong type are ignored, not trusted: this one is not read-only.
+      { name: "odd", description: 42, annotations: { readOnlyHint: "yes", title: ["x"] }, inputSchema: { type: "object" } },
     ];
     const run = await runGateway(["init", "--", ...rawServer()], "", { env: { TOOLS: JSON.stringify(tools) } });
     assert.equal(run.code, 0, run.stderr);
     assert.match(run.stdout, /^ {2}# Looks\. Nothing else\.\n {2}# The server says: read-only\.\n {2}look: \{\}$/m);
-    assert.match(run.stdout, /^ {2}"true":\n {4}limits: \["60\/minute"\]$/m);
+    assert.match(run.stdout, /^ {2}"true":\n {4}limits: \["60\/minute"\]\n {2}odd:\n {4}limits: \["60\/minute"\]$/m);
     assert.match(run.stderr, /left out the tool "read_\*": glob characters/);
-    assert.match(run.stderr, /2 tools, 1 capped at 60\/minute, 1 read-only allowed as they are/);
+    assert.match(run.stderr, /3 tools, 2 capped at 60\/minute, 1 read-only allowed as they are/);
   });
 
   it("fails with a clear error, and writes nothing, when the server does not get as far as listing its tools", async () => {
