@@ -13,14 +13,18 @@ const ALLOW_ALL = 'version: "1"\ndefault: allow\n';
 describe("a server that pollutes stdout", () => {
   it("moves its log lines to stderr; the client sees only protocol messages", async () => {
     const gate = await connect(writePolicy(ALLOW_ALL), rawServer("noisy"));
+    // The response and the log line before it travel on different pipes: the line may arrive
+    // after the response, but before the gateway's stderr ends.
+    const logged = gate.stderrMatching(/\[debug\] handling tools\/call/);
     try {
       const result = await gate.client.callTool({ name: "echo", arguments: { text: "hi" } });
       assert.equal(text(result), 'echo: {"text":"hi"}');
-      assert.match(gate.stderr(), /server stdout \(not JSON-RPC, not forwarded\): Server starting\.\.\. \(this line is not JSON-RPC\)/);
-      assert.match(gate.stderr(), /server stdout \(not JSON-RPC, not forwarded\): \[debug\] handling tools\/call/);
     } finally {
       await gate.close();
     }
+    const stderr = await logged;
+    assert.match(stderr, /server stdout \(not JSON-RPC, not forwarded\): Server starting\.\.\. \(this line is not JSON-RPC\)/);
+    assert.match(stderr, /server stdout \(not JSON-RPC, not forwarded\): \[debug\] handling tools\/call/);
   });
 
   it("never writes a non-protocol byte to stdout", async () => {

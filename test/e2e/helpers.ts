@@ -40,6 +40,12 @@ export function writePolicy(text: string, name = "policy.yaml"): string {
 export interface Connected {
   client: Client;
   stderr(): string;
+  /**
+   * Resolves with the gateway's stderr once it matches `pattern`. Its stderr is another pipe than
+   * the protocol's, so a line logged before a response was written may still be on its way.
+   * Resolves with whatever there is once stderr ends.
+   */
+  stderrMatching(pattern: RegExp): Promise<string>;
   close(): Promise<void>;
 }
 
@@ -56,11 +62,29 @@ export async function connect(
     stderr: "pipe",
   });
   let stderr = "";
-  transport.stderr?.on("data", (chunk: Buffer) => (stderr += chunk.toString("utf8")));
+  const waiting = new Set<(ended?: boolean) => void>();
+  transport.stderr?.on("data", (chunk: Buffer) => {
+    stderr += chunk.toString("utf8");
+    for (const check of waiting) check();
+  });
+  // Once stderr has ended nothing more will match: settle every wait with what there is.
+  transport.stderr?.on("end", () => {
+    for (const check of waiting) check(true);
+  });
+  const stderrMatching = (pattern: RegExp): Promise<string> =>
+    new Promise((resolve) => {
+      const check = (ended = false): void => {
+        if (!ended && !pattern.test(stderr)) return;
+        waiting.delete(check);
+        resolve(stderr);
+      };
+      waiting.add(check);
+      check();
+    });
   const client = new Client({ name: "mcpgate-e2e", version: "1.0.0" }, { capabilities: options.capabilities ?? {} });
   options.setup?.(client);
   await client.connect(transport);
-  return { client, stderr: () => stderr, close: () => client.close() };
+  return { client, stderr: () => stderr, stderrMatching, close: () => client.close() };
 }
 
 export interface RawRun {
