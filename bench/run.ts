@@ -2,7 +2,7 @@
 // SDK's stdio transports, and mcpgate with a realistic policy, each driven by the same raw
 // client. Medians over several runs; ratios against the byte relay. Nothing here asserts a
 // time: the numbers are for people (bench/README.md).
-import { spawn, type ChildProcessWithoutNullStreams } from "node:child_process";
+import { spawn, spawnSync, type ChildProcessWithoutNullStreams } from "node:child_process";
 import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
@@ -21,12 +21,29 @@ const THROUGHPUT_CALLS = quick ? 5_000 : 30_000;
 const IN_FLIGHT = 64;
 const LARGE = quick ? [16 << 20] : [16 << 20, 128 << 20];
 
-const SERVER = [process.execPath, `${ROOT}bench/server.mjs`];
+/**
+ * `--pin` (Linux, needs taskset and 2 CPUs): the client and the relay on CPU 0, the server on
+ * CPU 1. Left to itself, the kernel puts the relay on the client's core in some runs and not in
+ * others, and on a small VM a hand-off between cores costs more than a relay's work: the same
+ * build's added latency then moves by half from run to run. Pinned, every target gets the same
+ * placement, so what differs is what sits in between.
+ */
+const pin = process.argv.includes("--pin");
+if (pin && process.env.MCPGATE_BENCH_PINNED === undefined) {
+  // The client is this process: run it again under taskset.
+  const argv = [process.execPath, ...process.execArgv, ...process.argv.slice(1)];
+  const pinned = spawnSync("taskset", ["-c", "0", ...argv], { stdio: "inherit", env: { ...process.env, MCPGATE_BENCH_PINNED: "1" } });
+  if (pinned.error) throw pinned.error;
+  process.exit(pinned.status ?? 1);
+}
+const onCpu = (cpu: number, argv: string[]): string[] => (pin ? ["taskset", "-c", String(cpu), ...argv] : argv);
+
+const SERVER = onCpu(1, [process.execPath, `${ROOT}bench/server.mjs`]);
 const TARGETS: Record<string, string[]> = {
   direct: SERVER,
-  "byte relay": [process.execPath, `${ROOT}bench/byte-relay.mjs`, ...SERVER],
-  "sdk relay": [process.execPath, `${ROOT}bench/sdk-relay.mjs`, ...SERVER],
-  mcpgate: [process.execPath, `${ROOT}bin/mcpgate.js`, "--policy", `${ROOT}bench/policy.yaml`, "--no-audit", "--", ...SERVER],
+  "byte relay": onCpu(0, [process.execPath, `${ROOT}bench/byte-relay.mjs`, ...SERVER]),
+  "sdk relay": onCpu(0, [process.execPath, `${ROOT}bench/sdk-relay.mjs`, ...SERVER]),
+  mcpgate: onCpu(0, [process.execPath, `${ROOT}bin/mcpgate.js`, "--policy", `${ROOT}bench/policy.yaml`, "--no-audit", "--", ...SERVER]),
 };
 
 /** A raw JSON-RPC client over a child's stdio. Large lines are hashed, never joined. */
@@ -238,7 +255,9 @@ const lost = names.filter((name) => samples[name]!.some((sample) => Object.value
 
 const widths = header.map((_, column) => Math.max(...table.map((row) => row[column]!.length)));
 const render = (row: string[]): string => `| ${row.map((value, column) => (column === 0 ? value.padEnd(widths[column]!) : value.padStart(widths[column]!))).join(" | ")} |`;
-console.log(`\nmcpgate benchmark: ${RUNS} run(s), medians; ${LATENCY_CALLS} sequential calls after ${WARMUP} warm-up calls, ${THROUGHPUT_CALLS} pipelined; node ${process.version}\n`);
+console.log(
+  `\nmcpgate benchmark: ${RUNS} run(s), medians; ${LATENCY_CALLS} sequential calls after ${WARMUP} warm-up calls, ${THROUGHPUT_CALLS} pipelined; node ${process.version}${pin ? "; pinned: client and relay on CPU 0, server on CPU 1" : ""}\n`,
+);
 console.log(render(table[0]!));
 console.log(`|${widths.map((width, column) => (column === 0 ? "-".repeat(width + 2) : `${"-".repeat(width + 1)}:`)).join("|")}|`);
 for (const row of table.slice(1)) console.log(render(row));
