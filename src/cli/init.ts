@@ -4,6 +4,7 @@
 import { existsSync, writeFileSync } from "node:fs";
 import spawn from "cross-spawn";
 import { parsePolicy } from "../policy/load.ts";
+import { describeExit, stopChild } from "../relay/gateway.ts";
 import { STARTER_LIMIT, starterPolicy, type ListedTool } from "../policy/starter.ts";
 import { LineSplitter } from "../wire/framing.ts";
 import { printError, stderrLogger } from "./log.ts";
@@ -62,21 +63,14 @@ export function listTools(command: string, args: string[], timeoutMs: number, ve
     const cursors = new Set<string>();
 
     let exited = false;
-    /** Ends the session and settles once the server is gone: stdin closed, then SIGTERM, then SIGKILL. */
+    /** Ends the session and settles once the server is gone. */
     const finish = (settle: () => void): void => {
       if (settled) return;
       settled = true;
       clearTimeout(timer);
       if (exited) return settle();
-      child.stdin!.end();
-      const term = setTimeout(() => {
-        child.kill("SIGTERM");
-        setTimeout(() => child.kill("SIGKILL"), GRACE_MS).unref();
-      }, GRACE_MS);
-      child.once("close", () => {
-        clearTimeout(term);
-        settle();
-      });
+      child.once("close", settle);
+      stopChild(child, GRACE_MS);
     };
     const fail = (why: string): void => finish(() => reject(new Error(why)));
     const send = (message: object): void => {
@@ -147,7 +141,7 @@ export function listTools(command: string, args: string[], timeoutMs: number, ve
     });
     child.on("close", (code, signal) => {
       exited = true;
-      fail(`the MCP server ${code !== null ? `exited with code ${code}` : `was killed by ${signal}`} before answering ${what}`);
+      fail(`the MCP server ${describeExit(code, signal)} before answering ${what}`);
     });
     request("initialize", { protocolVersion: PROTOCOL_VERSION, capabilities: {}, clientInfo: { name: "mcpgate-init", version } });
   });

@@ -112,6 +112,29 @@ export class Coalescer {
   }
 }
 
+/**
+ * Stops a child the polite way: its stdin is closed; if it has not exited `graceMs` later it
+ * gets SIGTERM, and `graceMs` after that SIGKILL. The timers end when the child does.
+ */
+export function stopChild(child: ChildProcess, graceMs: number): void {
+  const timers: NodeJS.Timeout[] = [];
+  child.once("close", () => {
+    for (const timer of timers) clearTimeout(timer);
+  });
+  child.stdin?.end();
+  timers.push(
+    setTimeout(() => {
+      child.kill("SIGTERM");
+      timers.push(setTimeout(() => child.kill("SIGKILL"), graceMs));
+    }, graceMs),
+  );
+}
+
+/** How a child ended, in words: "exited with code 3", "was killed by SIGKILL". */
+export function describeExit(code: number | null, signal: NodeJS.Signals | null): string {
+  return code !== null ? `exited with code ${code}` : `was killed by ${signal}`;
+}
+
 function exitCode(code: number | null, signal: NodeJS.Signals | null): number {
   if (code !== null) return code;
   const number = signal === null ? undefined : constants.signals[signal];
@@ -188,19 +211,12 @@ export function startGateway(options: GatewayOptions): Gateway {
   let stopping = false;
   /** Whether the client side asked for the stop, so the server's exit is expected. */
   let stopRequested = false;
-  const timers: NodeJS.Timeout[] = [];
   const shutdown = (why: string, requested = true): void => {
     stopRequested ||= requested;
     if (stopping) return;
     stopping = true;
     log.info(`${why}; stopping the server`);
-    childIn.end();
-    timers.push(
-      setTimeout(() => {
-        child.kill("SIGTERM");
-        timers.push(setTimeout(() => child.kill("SIGKILL"), graceMs));
-      }, graceMs),
-    );
+    stopChild(child, graceMs);
   };
 
   childOut.on("end", () => {
@@ -240,9 +256,8 @@ export function startGateway(options: GatewayOptions): Gateway {
   });
   child.on("close", (code, signal) => {
     if (!started) return;
-    for (const timer of timers) clearTimeout(timer);
     fromServer.end();
-    const description = code !== null ? `exited with code ${code}` : `was killed by ${signal}`;
+    const description = describeExit(code, signal);
     if (!stopRequested) log.warn(`the MCP server ${description}`);
     router.serverExited(description);
     stdin.pause();
