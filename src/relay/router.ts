@@ -8,7 +8,7 @@ import type { Counters } from "../limits/counters.ts";
 import type { CompiledPolicy } from "../policy/compile.ts";
 import { consume, decide, denialResult, denialText, type Decision } from "../policy/decide.ts";
 import { contentEnd } from "../wire/framing.ts";
-import { classify, classifyElement, decodeSpan, member, NULL_ID, parseId, type Id, type Message } from "../wire/message.ts";
+import { classify, classifyElement, decodeSpan, isVerbatimString, member, NULL_ID, parseId, type Id, type Message } from "../wire/message.ts";
 import { batchReply, errorReply, INTERNAL_ERROR, INVALID_PARAMS, INVALID_REQUEST, PARSE_ERROR, resultReply, SERVER_ERROR } from "../wire/reply.ts";
 import { countKeys, scanJson, type Span } from "../wire/scan.ts";
 import { JsonStream } from "../wire/stream.ts";
@@ -334,7 +334,7 @@ export class Router {
         params = message.params;
         decodedKeys = countKeys(message);
       } else {
-        params = JSON.parse(buf.toString("utf8", span.start, span.end));
+        params = decodeSpan(buf, span);
         decodedKeys = members.length + countKeys(params);
       }
     } catch (error) {
@@ -798,15 +798,13 @@ export class Router {
 
 /**
  * Whether every member but `except` is a value the scanner has fully checked: a number, a
- * literal, or a string with no escape and no control character. (The scanner leaves string
- * contents to JSON.parse; any other member needs the whole line decoded.)
+ * literal, or a verbatim string. (Any other member needs the whole line decoded.)
  */
 function othersArePlain(buf: Buffer, members: Span[], except: Span): boolean {
   for (const other of members) {
     if (other === except) continue;
     const first = buf[other.start];
-    if (first === 0x7b || first === 0x5b) return false;
-    if (first === 0x22) for (let i = other.start + 1; i < other.end - 1; i++) if (buf[i] === 0x5c || buf[i]! < 0x20) return false;
+    if (first === 0x7b || first === 0x5b || (first === 0x22 && !isVerbatimString(buf, other))) return false;
   }
   return true;
 }

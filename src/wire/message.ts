@@ -26,10 +26,13 @@ export function decodeSpan(buf: Buffer, span: Span): unknown {
   return JSON.parse(buf.toString("utf8", span.start, span.end));
 }
 
-/** A string token with no escapes: its bytes between the quotes are its value. */
-function isPlainString(buf: Buffer, { start, end }: Span): boolean {
+/**
+ * A string token whose bytes between the quotes are its value: no escape, and no control
+ * character (which JSON forbids; the scanner leaves string contents to JSON.parse).
+ */
+export function isVerbatimString(buf: Buffer, { start, end }: Span): boolean {
   if (buf[start] !== 0x22) return false;
-  for (let i = start + 1; i < end - 1; i++) if (buf[i] === 0x5c) return false;
+  for (let i = start + 1; i < end - 1; i++) if (buf[i] === 0x5c || buf[i]! < 0x20) return false;
   return true;
 }
 
@@ -44,7 +47,7 @@ function idFrom(buf: Buffer, span: Span): Id | undefined {
   const raw = buf.toString("utf8", span.start, span.end);
   // Fast paths for the ids clients really send: small integers and plain strings.
   if (isPlainInteger(buf, span)) return { raw, key: `n${raw}` };
-  if (raw.length >= 2 && raw.charCodeAt(0) === 0x22 && raw.indexOf("\\") === -1) return { raw, key: `s${raw.slice(1, -1)}` };
+  if (isVerbatimString(buf, span)) return { raw, key: `s${raw.slice(1, -1)}` };
   let value: unknown;
   try {
     value = JSON.parse(raw);
@@ -80,7 +83,7 @@ export function classify(buf: Buffer, { members, keys }: { members: Span[]; keys
   const methodSpan = member(members, "method");
   if (methodSpan !== undefined) {
     let method: unknown;
-    if (isPlainString(buf, methodSpan)) {
+    if (isVerbatimString(buf, methodSpan)) {
       method = buf.toString("utf8", methodSpan.start + 1, methodSpan.end - 1);
     } else {
       try {

@@ -122,6 +122,18 @@ describe("Router: judging tools/call", () => {
     );
   });
 
+  it("refuses a method or an id holding a raw control character, which JSON forbids, instead of routing on it", () => {
+    const h = harness();
+    h.client('{"jsonrpc":"2.0","id":1,"method":"tools/list\u0001"}\n');
+    h.client('{"jsonrpc":"2.0","id":"a\u0007b","method":"ping"}\n');
+    h.client('{"jsonrpc":"2.0","id":"a\u0007b","method":"tools/call","params":{"name":"echo"}}\n');
+    assert.deepEqual(h.toServer, []);
+    assert.deepEqual(
+      h.replies().map((reply) => [reply.id, reply.error.code]),
+      [[1, -32600], [null, -32600], [null, -32600]],
+    );
+  });
+
   it("answers unparseable lines with -32700 and forwards nothing", () => {
     const h = harness();
     h.client("not json\n");
