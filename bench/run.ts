@@ -4,7 +4,7 @@
 // time: the numbers are for people (bench/README.md).
 import { spawn, spawnSync, type ChildProcessWithoutNullStreams } from "node:child_process";
 import { createHash } from "node:crypto";
-import { readFileSync } from "node:fs";
+import { readdirSync, readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { runDecisionBench } from "./decision.ts";
 
@@ -135,6 +135,21 @@ class Connection {
   }
 }
 
+/**
+ * CPU time the process has run so far, in µs, all its threads (Linux: /proc schedstat, which
+ * counts in ns; NaN elsewhere). Unlike a round trip, it hardly depends on where the kernel
+ * places the processes, so it shows a relay's own cost when latency is too noisy to.
+ */
+function cpuUs(pid: number | undefined): number {
+  try {
+    let ns = 0;
+    for (const thread of readdirSync(`/proc/${pid}/task`)) ns += Number(readFileSync(`/proc/${pid}/task/${thread}/schedstat`, "utf8").split(" ")[0]);
+    return ns / 1000;
+  } catch {
+    return Number.NaN;
+  }
+}
+
 const median = (values: number[]): number =>
   values.some(Number.isNaN) ? Number.NaN : [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
 const percentile = (values: number[], p: number): number => {
@@ -154,6 +169,8 @@ interface Sample {
   startupMs: number;
   p50Us: number;
   p99Us: number;
+  /** CPU the process the client talks to spent per sequential call (the relay's own, or the server's direct). */
+  cpuUs: number;
   callsPerSec: number;
   large: Record<number, { ms: number; rssMiB: number; intact: boolean }>;
 }
@@ -166,11 +183,13 @@ async function measure(argv: string[]): Promise<Sample> {
 
   for (let i = 0; i < WARMUP; i++) await connection.call("echo", { text: "warm" });
   const rtts: number[] = [];
+  const cpuBefore = cpuUs(connection.child.pid);
   for (let i = 0; i < LATENCY_CALLS; i++) {
     const t = performance.now();
     await connection.call("echo", { text: `call ${i}` });
     rtts.push((performance.now() - t) * 1000);
   }
+  const cpuPerCall = (cpuUs(connection.child.pid) - cpuBefore) / LATENCY_CALLS;
 
   const t = performance.now();
   let sent = 0;
@@ -203,7 +222,7 @@ async function measure(argv: string[]): Promise<Sample> {
     if (!intact) fresh.child.kill("SIGKILL");
     await fresh.close();
   }
-  return { startupMs, p50Us: percentile(rtts, 50), p99Us: percentile(rtts, 99), callsPerSec, large };
+  return { startupMs, p50Us: percentile(rtts, 50), p99Us: percentile(rtts, 99), cpuUs: cpuPerCall, callsPerSec, large };
 }
 
 const only = process.env.BENCH_ONLY?.split(",");
@@ -219,24 +238,26 @@ for (let run = 0; run < RUNS; run++) {
 }
 
 const med = (name: string, pick: (sample: Sample) => number): number => median(samples[name]!.map(pick));
+// Each row: its label, the value of one sample, and what a value that could not be had shows as.
 const rows: Array<[string, (sample: Sample) => number, string]> = [
-  ["initialize response (ms)", (s) => s.startupMs, "ms"],
-  ["tools/call p50 (µs)", (s) => s.p50Us, "us"],
-  ["tools/call p99 (µs)", (s) => s.p99Us, "us"],
-  ["pipelined calls/s (64 in flight)", (s) => s.callsPerSec, "rate"],
+  ["initialize response (ms)", (s) => s.startupMs, "lost"],
+  ["tools/call p50 (µs)", (s) => s.p50Us, "lost"],
+  ["tools/call p99 (µs)", (s) => s.p99Us, "lost"],
+  ["CPU per sequential call (µs)", (s) => s.cpuUs, "n/a"],
+  ["pipelined calls/s (64 in flight)", (s) => s.callsPerSec, "lost"],
   ...LARGE.flatMap((bytes): Array<[string, (sample: Sample) => number, string]> => [
-    [`${bytes >> 20} MiB result (ms)`, (s) => s.large[bytes]!.ms, "ms"],
-    [`${bytes >> 20} MiB peak RSS (MiB)`, (s) => s.large[bytes]!.rssMiB, "MiB"],
+    [`${bytes >> 20} MiB result (ms)`, (s) => s.large[bytes]!.ms, "lost"],
+    [`${bytes >> 20} MiB peak RSS (MiB)`, (s) => s.large[bytes]!.rssMiB, "lost"],
   ]),
 ];
 
-const cell = (value: number): string => (Number.isNaN(value) ? "lost" : value >= 1000 ? value.toFixed(0) : value >= 100 ? value.toFixed(1) : value.toFixed(2));
+const cell = (value: number, missing = "lost"): string => (Number.isNaN(value) ? missing : value >= 1000 ? value.toFixed(0) : value >= 100 ? value.toFixed(1) : value.toFixed(2));
 const header = ["", ...names, "mcpgate / byte relay"];
 const table: string[][] = [header];
-for (const [label, pick] of rows) {
+for (const [label, pick, missing] of rows) {
   const values = names.map((name) => med(name, pick));
   const ratio = med("mcpgate", pick) / med("byte relay", pick);
-  table.push([label, ...values.map(cell), `${ratio.toFixed(2)}×`]);
+  table.push([label, ...values.map((value) => cell(value, missing)), Number.isNaN(ratio) ? missing : `${ratio.toFixed(2)}×`]);
 }
 // Added latency: what each relay adds over talking to the server directly.
 for (const [label, pick] of [["added p50 (µs)", (s: Sample) => s.p50Us], ["added p99 (µs)", (s: Sample) => s.p99Us]] as const) {
