@@ -264,8 +264,8 @@ for (const [label, pick] of [["added p50 (µs)", (s: Sample) => s.p50Us], ["adde
   const added = (name: string): number => med(name, pick) - med("direct", pick);
   table.push([label, ...names.map((name) => (name === "direct" ? "—" : cell(added(name)))), `${(added("mcpgate") / added("byte relay")).toFixed(2)}×`]);
 }
-// The same ratios paired run by run: the machine's speed drifts between runs more than the
-// targets differ within one, and the medians above can come from different runs.
+// The same ratios paired run by run: the medians above can come from different runs, and
+// unpinned, where the kernel places the three processes changes from run to run.
 const paired = (pick: (sample: Sample) => number): number[] =>
   samples.mcpgate!.map((sample, run) => (pick(sample) - pick(samples.direct![run]!)) / (pick(samples["byte relay"]![run]!) - pick(samples.direct![run]!)));
 const pairedLines = samples.mcpgate === undefined ? [] : (["p50", "p99"] as const).map((p) => {
