@@ -5,7 +5,9 @@
 // message then waits for a core. On the project's 2-core benchmark machine, a compile job
 // taking a core held up the calls relayed meanwhile: with these threads at the lowest
 // priority, the p99 round trip of the first 3,000 calls fell by 11-20% in alternating runs,
-// throughput and large results unchanged (bench/README.md). No message waits on them.
+// throughput and large results unchanged (bench/README.md). No message waits on them directly;
+// the price is that optimised code arrives later while they are busy: with the client on the
+// gateway's core (benchmark --pin) the p50 of those calls rose by about 5 µs, unpinned not at all.
 //
 // Linux only: there each thread has a niceness of its own, set through its id. Elsewhere the
 // threads keep the process's priority.

@@ -1,6 +1,7 @@
-// How soon V8 optimizes the relay's functions (and, on Node 20, how its young generation grows). By default a function runs in the interpreter
-// until it has executed about 200 KB of bytecode (V8 11, Node 20) or been called 3,000 times
-// (V8 12 and 13, Node 22 and 24). The relay's functions run once or twice per message, a few
+// How soon V8 optimizes the relay's functions (and, on Node 20, how its young generation
+// grows). By default a function runs in the interpreter until it has executed about 200 KB of
+// bytecode (V8 11, Node 20) or been called 3,000 times (V8 12 and 13, Node 22 and 24). The
+// relay's functions run once or twice per message, a few
 // hundred bytes each, so a session would spend its first thousand or more messages at several
 // times the cost, and then compete with the optimizing compiler for the CPU. Lowered once
 // start-up is done, the relay's main functions were optimized by about the 2,500th message
