@@ -10,7 +10,8 @@ import { consume, decide, denialResult, denialText, type Decision } from "../pol
 import { contentEnd } from "../wire/framing.ts";
 import { classify, classifyElement, decodeSpan, isVerbatimString, member, NULL_ID, parseId, type Id, type Message } from "../wire/message.ts";
 import { batchReply, errorReply, INTERNAL_ERROR, INVALID_PARAMS, INVALID_REQUEST, PARSE_ERROR, resultReply, SERVER_ERROR } from "../wire/reply.ts";
-import { countKeys, scanJson, type Span } from "../wire/scan.ts";
+import { lineProblem } from "../wire/line-check.ts";
+import { countKeys, scanJson, type ScanOptions, type Span } from "../wire/scan.ts";
 import { JsonStream } from "../wire/stream.ts";
 import { canElicitForm, canonicalJson, elicitationAnswer, elicitationRequest, PrivateIds, type ApprovalAnswer, type ApprovalRequest, type Approver } from "./approval.ts";
 import { withoutHiddenTools } from "./rewrite.ts";
@@ -83,10 +84,18 @@ interface Pending {
 }
 
 const DEFAULT_MAX_PENDING = 65_536;
+/**
+ * How deep a client message may nest. Nothing in MCP comes near it, and every structure mcpgate
+ * decodes (a call's arguments: hashed, shown to a human) stays far from any stack limit.
+ */
+export const MAX_CLIENT_DEPTH = 128;
+const CLIENT_SCAN: ScanOptions = { maxDepth: MAX_CLIENT_DEPTH };
 /** Ids of calls we denied, so a later notifications/cancelled for them is not forwarded. */
 const DENIED_MEMORY = 1_024;
 const ISERROR = Buffer.from('"isError"');
 const NEWLINE = Buffer.from("\n");
+/** A server response that answers no request the server was sent: not forwarded. */
+const DROP = Symbol("drop");
 const ENVELOPE_KEYS = new Set(["jsonrpc", "id", "method", "params", "result", "error"]);
 /** Calls a human allowed "for the rest of this session"; past this, the oldest is forgotten. */
 const SESSION_ALLOWANCES = 4_096;
@@ -111,6 +120,8 @@ export class Router {
   readonly #options: RouterOptions;
   readonly #pending = new Map<string, Pending>();
   readonly #denied = new Set<string>();
+  /** Requests the server was sent and the client then cancelled, with their methods: a late answer still passes. */
+  readonly #cancelledSent = new Map<string, string>();
   readonly #maxPending: number;
   #client: { name?: string; version?: string } = {};
   /** Whether the client declared it can show form-mode elicitation at initialize. */
@@ -124,6 +135,10 @@ export class Router {
   readonly #sessionAllowed = new Set<string>();
   /** A large server line being forwarded as it arrives; see serverStreamStart(). */
   #stream: JsonStream | undefined;
+  /** The request the streamed line answers, once its id has named one. */
+  #streamFor: Pending | undefined;
+  /** The streamed line was cut off: the rest of it is not forwarded. */
+  #streamCut = false;
   /** Our own messages to the client, held while a streamed line is in the middle of stdout. */
   #deferred: Buffer[] = [];
 
@@ -150,30 +165,72 @@ export class Router {
   // ---- client → server -------------------------------------------------------------------
 
   fromClient(line: Buffer): void {
+    try {
+      this.#fromClient(line);
+    } catch (error) {
+      this.#clientFault(line, error);
+    }
+  }
+
+  #fromClient(line: Buffer): void {
     // Spans index into the line itself; its terminator is whitespace to every JSON parser.
     const end = contentEnd(line);
     if (end === 0) {
       this.#options.toServer(line);
       return;
     }
-    const content = line;
-    const scan = scanJson(line, {}, 0, end);
+    const scan = scanJson(line, CLIENT_SCAN, 0, end);
     if (!scan.ok) {
-      this.#options.log.warn(`client sent a line that is not JSON (${scan.error} at byte ${scan.at}); answered with a parse error, not forwarded: ${preview(line.subarray(0, end), 200)}`);
-      this.#toClient(errorReply(NULL_ID, PARSE_ERROR, `Parse error: ${scan.error} at byte ${scan.at}`));
+      const id = scan.tooDeep ? idOf(line, scan.members) : undefined;
+      this.#options.log.warn(`client sent a line that is not ${scan.tooDeep ? "acceptable" : "JSON"} (${scan.error} at byte ${scan.at}); answered with an error, not forwarded: ${preview(line.subarray(0, end), 200)}`);
+      this.#toClient(scan.tooDeep ? errorReply(id ?? NULL_ID, INVALID_REQUEST, `Invalid Request: ${scan.error}`) : errorReply(NULL_ID, PARSE_ERROR, `Parse error: ${scan.error} at byte ${scan.at}`));
       return;
     }
-    if (scan.type === "object") {
-      const reply = this.#clientMessage(content, classify(content, scan), undefined);
+    const message = scan.type === "object" ? classify(line, scan) : undefined;
+    // What the server's framing or decoder could read as other messages is refused whole.
+    const problem = message?.kind === "invalid" ? undefined : lineProblem(line, end);
+    if (problem !== undefined) {
+      const where = problem.at === undefined ? "" : ` at byte ${problem.at}`;
+      this.#options.log.warn(`refused a client line: ${problem.reason}${where}; not forwarded`);
+      const id = message?.kind === "request" ? message.id : undefined;
+      this.#toClient(errorReply(id ?? NULL_ID, PARSE_ERROR, `Parse error: ${problem.reason}${where}; refused so the server cannot read a message other than the one judged`));
+      return;
+    }
+    if (message !== undefined) {
+      const reply = this.#clientMessage(line, message, undefined);
       if (reply === "forward") this.#options.toServer(line);
       else if (reply !== undefined && reply !== "held") this.#toClient(reply);
       return;
     }
     if (scan.type === "array") {
-      this.#clientBatch(line, content, scan.members);
+      this.#clientBatch(line, line, scan.members);
       return;
     }
     this.#toClient(errorReply(NULL_ID, INVALID_REQUEST, "Invalid Request: expected a JSON-RPC object or batch"));
+  }
+
+  /**
+   * Handling one client line threw: a fault of that message, not of the session. Whatever was not
+   * yet forwarded is not forwarded now; a request the server never got is answered with an error.
+   */
+  #clientFault(line: Buffer, error: unknown): void {
+    this.#options.log.warn(`internal error while handling a client message (${(error as Error)?.message ?? String(error)}); ${preview(line, 200)}`);
+    let id: Id | undefined;
+    try {
+      const scan = scanJson(line, CLIENT_SCAN, 0, contentEnd(line));
+      id = scan.ok && scan.type === "object" ? idOf(line, scan.members) : undefined;
+    } catch {
+      id = undefined;
+    }
+    if (id === undefined) return;
+    const pending = this.#pending.get(id.key);
+    // In flight and not held: it was forwarded, and the server's answer is on its way.
+    if (pending !== undefined && pending.approval === undefined) return;
+    if (pending !== undefined) {
+      this.#pending.delete(id.key);
+      this.#withdraw(pending.approval!, "mcpgate failed while handling the call");
+    }
+    this.#toClient(errorReply(id, INTERNAL_ERROR, "mcpgate: internal error while handling this request; it was not forwarded"));
   }
 
   /**
@@ -258,8 +315,11 @@ export class Router {
       this.#withdraw(approval, "the client cancelled the call");
       this.#auditDenied(approval.decision, approval.request.args, { approval: "withdrawn" });
       this.#rememberDenied(key);
-    } else if (pending.call !== undefined) {
-      this.#auditCall(pending, { cancelled: true });
+    } else {
+      if (pending.call !== undefined) this.#auditCall(pending, { cancelled: true });
+      // The server was sent it and may answer still; that answer passes, and the client ignores it.
+      this.#cancelledSent.set(key, pending.method);
+      if (this.#cancelledSent.size > DENIED_MEMORY) this.#cancelledSent.delete(this.#cancelledSent.keys().next().value as string);
     }
     this.#settleBatch(pending, undefined);
     return approval !== undefined;
@@ -548,7 +608,12 @@ export class Router {
     for (const span of elements) {
       const element = buf.subarray(span.start, span.end);
       const message = classifyElement(element);
-      const outcome = this.#clientMessage(element, message, batch);
+      let outcome: "forward" | "held" | Buffer | undefined;
+      try {
+        outcome = this.#clientMessage(element, message, batch);
+      } catch (error) {
+        outcome = this.#elementFault(message, error);
+      }
       if (outcome === "forward") {
         kept.push(span);
         if (message.kind === "request") batch.awaiting++;
@@ -568,6 +633,18 @@ export class Router {
     if (batch.awaiting === 0) this.#flushBatch(batch);
   }
 
+  /** Handling one element of a batch threw: that element is answered with an error, never forwarded. */
+  #elementFault(message: Message, error: unknown): Buffer | undefined {
+    this.#options.log.warn(`internal error while handling an element of a client batch (${(error as Error)?.message ?? String(error)}); not forwarded`);
+    if (message.kind !== "request") return undefined;
+    const pending = this.#pending.get(message.id.key);
+    if (pending !== undefined) {
+      this.#pending.delete(message.id.key);
+      if (pending.approval !== undefined) this.#withdraw(pending.approval, "mcpgate failed while handling the call");
+    }
+    return errorReply(message.id, INTERNAL_ERROR, "mcpgate: internal error while handling this request; it was not forwarded");
+  }
+
   #flushBatch(batch: BatchReplies): void {
     if (batch.replies.length === 0) return;
     this.#toClient(batchReply(batch.replies));
@@ -577,28 +654,65 @@ export class Router {
   // ---- server → client -------------------------------------------------------------------
 
   fromServer(line: Buffer): void {
+    try {
+      this.#fromServer(line);
+    } catch (error) {
+      this.#serverFault(line, error);
+    }
+  }
+
+  #fromServer(line: Buffer): void {
     const end = contentEnd(line);
     if (end === 0) {
       this.#toClient(line);
       return;
     }
-    const content = line;
     const scan = scanJson(line, {}, 0, end);
     if (!scan.ok || scan.type === "scalar") {
       this.#pollution(line.subarray(0, end));
       return;
     }
-    if (scan.type === "object") {
-      const message = classify(content, scan);
-      if (message.kind === "invalid") {
-        this.#pollution(line.subarray(0, end));
-        return;
-      }
-      const rewritten = message.kind === "response" ? this.#serverResponse(content, message.id, message.isError, message.members) : undefined;
-      this.#toClient(rewritten === undefined ? line : Buffer.from(`${rewritten}\n`));
+    if (scan.type === "array") {
+      this.#serverBatch(line, scan.members);
       return;
     }
-    this.#serverBatch(line, content, scan.members);
+    const message = classify(line, scan);
+    if (message.kind === "invalid") {
+      this.#pollution(line.subarray(0, end));
+      return;
+    }
+    if (message.kind !== "response") {
+      this.#toClient(line);
+      return;
+    }
+    const answer = this.#serverResponse(line, message);
+    if (answer !== DROP) this.#toClient(answer === undefined ? line : Buffer.from(`${answer}\n`));
+  }
+
+  /**
+   * Handling one server line threw. It is not forwarded (it may be a list that was to be
+   * filtered); the request it answers, if one can be told, gets an error instead.
+   */
+  #serverFault(line: Buffer, error: unknown): void {
+    this.#options.log.warn(`internal error while handling a server message (${(error as Error)?.message ?? String(error)}); not forwarded: ${preview(line, 200)}`);
+    let pending: Pending | undefined;
+    try {
+      const scan = scanJson(line, {}, 0, contentEnd(line));
+      const message = scan.ok && scan.type === "object" ? classify(line, scan) : undefined;
+      pending = message?.kind === "response" ? this.#pending.get(message.id.key) : undefined;
+    } catch {
+      pending = undefined;
+    }
+    if (pending === undefined || pending.approval !== undefined) return;
+    this.#failPending(pending, INTERNAL_ERROR, "mcpgate: internal error while handling the server's answer; it was not forwarded");
+  }
+
+  /** Answers a forwarded request with an error of ours: the server's answer will not reach the client. */
+  #failPending(pending: Pending, code: number, message: string): void {
+    this.#pending.delete(pending.id.key);
+    this.#toClient(errorReply(pending.id, code, message));
+    if (pending.call !== undefined) this.#auditCall(pending, { is_error: true, error: message });
+    this.#settleBatch(pending, undefined);
   }
 
   // ---- large server lines, streamed -----------------------------------------------------
@@ -615,62 +729,104 @@ export class Router {
     if (this.#options.policy.hides) {
       for (const pending of this.#pending.values()) if (pending.method === "tools/list" && pending.approval === undefined) return false;
     }
+    // An answer to an id the server was never sent is not streamed at all.
+    if (this.#streamAnswers(stream) === false) return false;
     this.#stream = stream;
+    this.#streamFor = undefined;
     for (const bytes of head) this.#options.toClient(bytes);
     return true;
   }
 
   serverStreamMore(bytes: Buffer): void {
     const stream = this.#stream!;
-    if (stream.failed) return;
-    if (stream.push(bytes)) {
-      this.#options.toClient(bytes);
+    if (stream.failed || this.#streamCut) return;
+    if (!stream.push(bytes)) {
+      this.#brokenStream(stream);
       return;
     }
-    this.#brokenStream(stream);
+    if (this.#streamAnswers(stream) === false) {
+      this.#cutStream();
+      return;
+    }
+    this.#options.toClient(bytes);
   }
 
   /** The streamed line ended (`tail` holds its last bytes and newline) or the input did. */
   serverStreamDone(tail: Buffer | undefined): void {
     const stream = this.#stream!;
-    if (!stream.failed) {
+    if (!stream.failed && !this.#streamCut) {
       if (tail !== undefined && stream.push(tail) && stream.end()) {
-        this.#options.toClient(tail);
-        this.#streamed(stream);
+        if (this.#streamAnswers(stream) === false) {
+          this.#cutStream();
+        } else {
+          this.#options.toClient(tail);
+          this.#streamed(stream);
+        }
       } else {
         if (tail === undefined) stream.end();
         this.#brokenStream(stream);
       }
     }
     this.#stream = undefined;
+    this.#streamFor = undefined;
+    this.#streamCut = false;
     const deferred = this.#deferred;
     this.#deferred = [];
     for (const bytes of deferred) this.#options.toClient(bytes);
   }
 
   /**
+   * Whether the streamed line, as far as it has come, is a response to a request the server was
+   * sent: true once its id names one (remembered in #streamFor), false when it names none (or it
+   * ended without a usable id), undefined while that cannot be told yet (or it is no response).
+   * Checked before each chunk is sent, so a line found to answer nothing never arrives whole.
+   */
+  #streamAnswers(stream: JsonStream): boolean | undefined {
+    if (this.#streamFor !== undefined) return true;
+    const { keys } = stream;
+    if (keys.includes("method")) return undefined;
+    const raw = stream.values.get("id");
+    if (raw === undefined || !(keys.includes("result") || keys.includes("error"))) {
+      if (!stream.done) return undefined;
+      this.#options.log.warn("server sent a large JSON line that is not a JSON-RPC message (or whose id is too long); it was cut off");
+      return false;
+    }
+    const id = parseId(raw);
+    const pending = id === undefined ? undefined : this.#pending.get(id.key);
+    if (pending === undefined || pending.approval !== undefined) {
+      this.#options.log.warn(`server answered id ${raw.slice(0, 100)}, which it was not sent or which was answered already; dropped`);
+      return false;
+    }
+    this.#streamFor = pending;
+    return true;
+  }
+
+  /** Ends a line partly sent so that the client discards it: a newline inside an open object. */
+  #cutStream(): void {
+    this.#streamCut = true;
+    this.#options.toClient(NEWLINE);
+  }
+
+  /**
    * The streamed line proved not to be JSON after part of it was sent. It is cut off where it
-   * stands and ended, so the client discards one malformed line and the stream stays framed.
+   * stands and ended, so the client discards one malformed line and the stream stays framed;
+   * the request it answered (when its id came before the fault) gets an error at once.
    */
   #brokenStream(stream: JsonStream): void {
     this.#options.log.warn(`server sent a large line that turned out not to be JSON (${stream.error} at byte ${stream.at}) after its start was forwarded; the line was cut off there`);
     this.#options.toClient(NEWLINE);
+    const pending = this.#streamFor;
+    if (pending !== undefined && this.#pending.get(pending.id.key) === pending) {
+      this.#failPending(pending, SERVER_ERROR, `mcpgate: the server's answer was malformed (${stream.error} at byte ${stream.at}) and was cut off`);
+    }
   }
 
   /** Settles the request a streamed response answers, as #serverResponse does for held lines. */
   #streamed(stream: JsonStream): void {
-    if (stream.keys.includes("method")) return;
-    const raw = stream.values.get("id");
-    const id = raw === undefined ? undefined : parseId(raw);
-    const hasResult = stream.keys.includes("result");
-    if (id === undefined || hasResult === stream.keys.includes("error")) {
-      this.#options.log.warn("server sent a large JSON line that is not a JSON-RPC message; it was forwarded as it arrived");
-      return;
-    }
-    const pending = this.#pending.get(id.key);
-    if (pending === undefined || pending.approval !== undefined) return;
-    this.#pending.delete(id.key);
-    if (pending.call !== undefined && this.#auditing) this.#auditCall(pending, { is_error: !hasResult || stream.resultIsError });
+    const pending = this.#streamFor;
+    if (pending === undefined || this.#pending.get(pending.id.key) !== pending) return;
+    this.#pending.delete(pending.id.key);
+    if (pending.call !== undefined && this.#auditing) this.#auditCall(pending, { is_error: !stream.keys.includes("result") || stream.resultIsError });
     this.#settleBatch(pending, undefined);
   }
 
@@ -678,26 +834,52 @@ export class Router {
     this.#options.log.warn(`server stdout (not JSON-RPC, not forwarded): ${preview(content)}`);
   }
 
-  /** Settles the request this answers; returns replacement text if the response was rewritten. */
-  #serverResponse(buf: Buffer, id: Id, isError: boolean, members: Span[], batchOwn?: Buffer[]): string | undefined {
+  /**
+   * Settles the request this answers. Returns replacement text if the response was rewritten,
+   * or DROP when it answers no request the server was sent: a call mcpgate denied, one still
+   * held for a human, or one answered already.
+   */
+  #serverResponse(buf: Buffer, { id, isError, members }: { id: Id; isError: boolean; members: Span[] }, batchOwn?: Buffer[]): string | undefined | typeof DROP {
     const pending = this.#pending.get(id.key);
-    // A call still held for approval was never sent: an answer to its id is not its answer.
-    if (pending === undefined || pending.approval !== undefined) return undefined;
-    this.#pending.delete(id.key);
-    let rewritten: string | undefined;
-    if (pending.method === "tools/list" && !isError && this.#options.policy.hides) {
-      try {
-        rewritten = withoutHiddenTools(buf, members, this.#options.policy.hiddenBy);
-      } catch {
-        this.#options.log.warn("server's tools/list result could not be decoded; answered with an error so no hidden tool leaks");
-        rewritten = errorReply(pending.id, INTERNAL_ERROR, "mcpgate: the server's tools/list result could not be decoded").toString("utf8").trimEnd();
+    if (pending === undefined || pending.approval !== undefined) {
+      const cancelled = pending === undefined ? this.#cancelledSent.get(id.key) : undefined;
+      if (cancelled === undefined) {
+        this.#options.log.warn(`server answered id ${id.raw.slice(0, 100)}, which it was not sent or which was answered already; dropped`);
+        return DROP;
       }
+      this.#cancelledSent.delete(id.key);
+      return isError ? undefined : this.#filterTools(buf, id, members, cancelled);
     }
+    this.#pending.delete(id.key);
+    const rewritten = isError ? undefined : this.#filterTools(buf, id, members, pending.method);
     if (pending.call !== undefined && this.#auditing) {
       this.#auditCall(pending, { is_error: isError || this.#resultIsError(buf, members) });
     }
     this.#settleBatch(pending, batchOwn);
     return rewritten;
+  }
+
+  /**
+   * A result without hidden tools: for a tools/list, and for any answer a client could take for
+   * a pending tools/list's — one whose id is that list's retyped (the SDK matches "1" to 1).
+   * Returns replacement text, or undefined when nothing changes.
+   */
+  #filterTools(buf: Buffer, id: Id, members: Span[], method: string): string | undefined {
+    const { policy } = this.#options;
+    if (!policy.hides || (method !== "tools/list" && !this.#listPendingUnder(id))) return undefined;
+    try {
+      return withoutHiddenTools(buf, members, policy.hiddenBy);
+    } catch {
+      this.#options.log.warn("server's tools/list result could not be decoded; answered with an error so no hidden tool leaks");
+      return errorReply(id, INTERNAL_ERROR, "mcpgate: the server's tools/list result could not be decoded").toString("utf8").trimEnd();
+    }
+  }
+
+  /** Whether a tools/list in flight has an id a client would take `id` for, once numbers and strings are confused. */
+  #listPendingUnder(id: Id): boolean {
+    const loose = looseKey(id);
+    for (const pending of this.#pending.values()) if (pending.method === "tools/list" && looseKey(pending.id) === loose) return true;
+    return false;
   }
 
   #resultIsError(buf: Buffer, members: Span[]): boolean {
@@ -710,16 +892,17 @@ export class Router {
     return flag !== undefined && buf.toString("utf8", flag.start, flag.end) === "true";
   }
 
-  #serverBatch(line: Buffer, buf: Buffer, elements: Span[]): void {
+  #serverBatch(line: Buffer, elements: Span[]): void {
     const own: Buffer[] = [];
     const parts: string[] = [];
     let changed = false;
     for (const span of elements) {
-      const element = buf.subarray(span.start, span.end);
+      const element = line.subarray(span.start, span.end);
       const message = classifyElement(element);
-      let text: string | undefined;
-      if (message.kind === "response") {
-        text = this.#serverResponse(element, message.id, message.isError, message.members, own);
+      const text = message.kind === "response" ? this.#serverResponse(element, message, own) : undefined;
+      if (text === DROP) {
+        changed = true;
+        continue;
       }
       if (text !== undefined) changed = true;
       parts.push(text ?? element.toString("utf8"));
@@ -729,7 +912,7 @@ export class Router {
       return;
     }
     for (const reply of own) parts.push(reply.toString("utf8").trimEnd());
-    this.#toClient(Buffer.from(`[${parts.join(",")}]\n`));
+    if (parts.length > 0) this.#toClient(Buffer.from(`[${parts.join(",")}]\n`));
   }
 
   // ---- endings ---------------------------------------------------------------------------
@@ -807,6 +990,19 @@ function othersArePlain(buf: Buffer, members: Span[], except: Span): boolean {
     if (first === 0x7b || first === 0x5b || (first === 0x22 && !isVerbatimString(buf, other))) return false;
   }
   return true;
+}
+
+/** The id among a message's top-level members, if it has a valid one. */
+function idOf(buf: Buffer, members: Span[]): Id | undefined {
+  const span = member(members, "id");
+  return span === undefined ? undefined : parseId(buf.toString("utf8", span.start, span.end));
+}
+
+/** An id's key once a string that reads as a number is taken as that number, as JavaScript clients do. */
+function looseKey(id: Id): string {
+  if (!id.key.startsWith("s")) return id.key;
+  const number = Number(id.key.slice(1));
+  return Number.isFinite(number) ? `n${number}` : id.key;
 }
 
 function allowanceKey(tool: string, args: Record<string, unknown>): string {

@@ -17,11 +17,13 @@ export interface Span {
 
 export type ScanResult =
   | { ok: true; type: "object" | "array" | "scalar"; members: Span[]; keys: number; duplicateKey?: string }
-  | { ok: false; error: string; at: number };
+  | { ok: false; error: string; at: number; tooDeep?: true; members: Span[] };
 
 export interface ScanOptions {
   /** Also report the first key that repeats within any one object, at any depth. */
   duplicates?: boolean;
+  /** Fail (with `tooDeep`) where containers nest deeper than this. */
+  maxDepth?: number;
 }
 
 const QUOTE = 0x22;
@@ -113,13 +115,17 @@ function decodeKey(buf: Buffer, start: number, end: number): string | undefined 
   }
 }
 
-/** (Not a closure over the scan's position: one would keep it out of registers in the loop.) */
-function failure(error: string, at: number): ScanResult {
-  return { ok: false, error, at };
+/**
+ * (Not a closure over the scan's position: one would keep it out of registers in the loop.)
+ * The top-level members completed before the failure come along, so a refusal can name the id.
+ */
+function failure(error: string, at: number, members: Span[]): ScanResult {
+  return { ok: false, error, at, members };
 }
 
 export function scanJson(buf: Buffer, options: ScanOptions = {}, from = 0, to = buf.length): ScanResult {
   const checkDuplicates = options.duplicates === true;
+  const maxDepth = options.maxDepth ?? Infinity;
   const members: Span[] = [];
   // One entry per open container: true for an object, false for an array.
   const stack: boolean[] = [];
@@ -136,12 +142,13 @@ export function scanJson(buf: Buffer, options: ScanOptions = {}, from = 0, to = 
   for (;;) {
     if (state === State.Value) {
       i = skipSpace(buf, i, to);
-      if (i >= to) return failure("unexpected end of input", i);
+      if (i >= to) return failure("unexpected end of input", i, members);
       if (stack.length === 1) memberStart = i;
       const c = buf[i]!;
       if (c === OPEN_OBJECT || c === OPEN_ARRAY) {
         const isObject = c === OPEN_OBJECT;
         if (stack.length === 0) topType = isObject ? "object" : "array";
+        if (stack.length >= maxDepth) return { ok: false, error: `nested deeper than ${maxDepth} levels`, at: i, tooDeep: true, members };
         stack.push(isObject);
         if (checkDuplicates) keySets.push(isObject ? new Set() : undefined);
         i = skipSpace(buf, i + 1, to);
@@ -157,16 +164,16 @@ export function scanJson(buf: Buffer, options: ScanOptions = {}, from = 0, to = 
       }
       if (c === QUOTE) {
         const next = skipString(buf, i, to);
-        if (next === -1) return failure("unterminated string", i);
+        if (next === -1) return failure("unterminated string", i, members);
         i = next;
       } else if (c === 0x2d || (c >= 0x30 && c <= 0x39)) {
         const next = skipNumber(buf, i, to);
-        if (next === -1) return failure("malformed number", i);
+        if (next === -1) return failure("malformed number", i, members);
         i = next;
       } else {
         const literal = LITERALS[c];
         if (literal === undefined || i + literal.length > to || buf.compare(literal, 0, literal.length, i, i + literal.length) !== 0) {
-          return failure(`unexpected character ${JSON.stringify(String.fromCharCode(c))}`, i);
+          return failure(`unexpected character ${JSON.stringify(String.fromCharCode(c))}`, i, members);
         }
         i += literal.length;
       }
@@ -181,7 +188,7 @@ export function scanJson(buf: Buffer, options: ScanOptions = {}, from = 0, to = 
       }
       i = skipSpace(buf, i, to);
       if (stack.length === 0) {
-        if (i !== to) return failure("unexpected data after the JSON value", i);
+        if (i !== to) return failure("unexpected data after the JSON value", i, members);
         return duplicateKey === undefined
           ? { ok: true, type: topType, members, keys }
           : { ok: true, type: topType, members, keys, duplicateKey };
@@ -196,24 +203,24 @@ export function scanJson(buf: Buffer, options: ScanOptions = {}, from = 0, to = 
         stack.pop();
         if (checkDuplicates) keySets.pop();
       } else {
-        return failure(i >= to ? "unexpected end of input" : `expected "," or "${isObject ? "}" : "]"}"`, i);
+        return failure(i >= to ? "unexpected end of input" : `expected "," or "${isObject ? "}" : "]"}"`, i, members);
       }
       continue;
     }
 
     // State.Key
     i = skipSpace(buf, i, to);
-    if (buf[i] !== QUOTE) return failure(i >= to ? "unexpected end of input" : "expected a string key", i);
+    if (buf[i] !== QUOTE) return failure(i >= to ? "unexpected end of input" : "expected a string key", i, members);
     const keyStart = i;
     const keyEnd = skipString(buf, i, to);
-    if (keyEnd === -1) return failure("unterminated string", i);
+    if (keyEnd === -1) return failure("unterminated string", i, members);
     i = skipSpace(buf, keyEnd, to);
-    if (buf[i] !== COLON) return failure('expected ":"', i);
+    if (buf[i] !== COLON) return failure('expected ":"', i, members);
     i++;
     keys++;
     if (stack.length === 1 || checkDuplicates) {
       const key = decodeKey(buf, keyStart, keyEnd);
-      if (key === undefined) return failure("malformed string escape in key", i);
+      if (key === undefined) return failure("malformed string escape in key", i, members);
       if (stack.length === 1) memberKey = key;
       if (checkDuplicates) {
         const seen = keySets[keySets.length - 1]!;

@@ -80,6 +80,11 @@ export class JsonStream {
     return this.#state === S.Failed;
   }
 
+  /** Whether the top-level value is complete (only whitespace may follow). */
+  get done(): boolean {
+    return this.#state === S.Done;
+  }
+
   /** Feeds the next bytes; false once the input can no longer be valid JSON. */
   push(buf: Buffer): boolean {
     let i = 0;

@@ -1,0 +1,26 @@
+// What a server's own framing could read differently from mcpgate must never reach it. mcpgate
+// splits lines on "\n" only, but the Python SDK's stdin reader (universal newlines) and Node's
+// readline also end a line at a bare "\r", so a "\r" inside one judged line would let such a
+// server see two messages, the second never judged. JSON allows no raw control character inside
+// a string and only " \t\r\n" between tokens, so a line from a well-behaved client holds none
+// but "\t" (and "\r" before its final "\n", which framing.ts strips): every other one is refused.
+// Bytes that are not UTF-8 are refused too: servers either replace them (Go) or fail on them
+// (Python's strict decoder), and neither is what was judged.
+import { isUtf8 } from "node:buffer";
+
+const TAB = 0x09;
+const SPACE = 0x20;
+
+/** Why the line's content `buf[0, end)` must not be forwarded (and where, if one byte says so); or undefined. */
+export function lineProblem(buf: Buffer, end: number): { reason: string; at?: number } | undefined {
+  for (let i = 0; i < end; i++) {
+    const c = buf[i]!;
+    if (c < SPACE && c !== TAB) {
+      const what = c === 0x0d ? "a bare carriage return (\\r), which some servers' framing reads as a line end" : `the raw control character 0x${c.toString(16).padStart(2, "0")}, which JSON does not allow`;
+      return { reason: `the message holds ${what}`, at: i };
+    }
+  }
+  const view = end === buf.length ? buf : buf.subarray(0, end);
+  if (!isUtf8(view)) return { reason: "the message is not valid UTF-8" };
+  return undefined;
+}
