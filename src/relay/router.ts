@@ -437,7 +437,7 @@ export class Router {
         };
       } else if (dryRun) {
         log.warn(`dry run: would ask a human about ${name} [${decision.rule}]; forwarding`);
-        if (this.#auditing) this.#audit({ event: "call", tool: name, decision: "approve", dry_run: true, rule: decision.rule, reason: decision.reason, ...this.#argsField(callArgs) });
+        if (this.#auditing) this.#audit(() => ({ event: "call", tool: name, decision: "approve", dry_run: true, rule: decision.rule, reason: decision.reason, ...this.#argsField(callArgs) }));
         return { forward: true, args: callArgs };
       } else {
         return { approval: decision, args: callArgs };
@@ -451,7 +451,7 @@ export class Router {
     }
     if (dryRun) {
       log.warn(`dry run: would deny ${denialText(decision)} [${decision.rule}]; forwarding`);
-      if (this.#auditing) this.#audit({ event: "call", tool: name, decision: "deny", dry_run: true, rule: decision.rule, reason: decision.reason, ...this.#argsField(callArgs) });
+      if (this.#auditing) this.#audit(() => ({ event: "call", tool: name, decision: "deny", dry_run: true, rule: decision.rule, reason: decision.reason, ...this.#argsField(callArgs) }));
       return { forward: true, args: callArgs };
     }
     log.warn(`${denialText(decision)} [${decision.rule}]`);
@@ -708,9 +708,9 @@ export class Router {
   }
 
   /** Answers a forwarded request with an error of ours: the server's answer will not reach the client. */
-  #failPending(pending: Pending, code: number, message: string): void {
+  #failPending(pending: Pending, code: number, message: string, send = (bytes: Buffer): void => this.#toClient(bytes)): void {
     this.#pending.delete(pending.id.key);
-    this.#toClient(errorReply(pending.id, code, message));
+    send(errorReply(pending.id, code, message));
     if (pending.call !== undefined) this.#auditCall(pending, { is_error: true, error: message });
     this.#settleBatch(pending, undefined);
   }
@@ -730,9 +730,9 @@ export class Router {
       for (const pending of this.#pending.values()) if (pending.method === "tools/list" && pending.approval === undefined) return false;
     }
     // An answer to an id the server was never sent is not streamed at all.
+    this.#streamFor = undefined;
     if (this.#streamAnswers(stream) === false) return false;
     this.#stream = stream;
-    this.#streamFor = undefined;
     for (const bytes of head) this.#options.toClient(bytes);
     return true;
   }
@@ -817,7 +817,8 @@ export class Router {
     this.#options.toClient(NEWLINE);
     const pending = this.#streamFor;
     if (pending !== undefined && this.#pending.get(pending.id.key) === pending) {
-      this.#failPending(pending, SERVER_ERROR, `mcpgate: the server's answer was malformed (${stream.error} at byte ${stream.at}) and was cut off`);
+      // The line is ended, so this answer may go out now rather than after the server's newline.
+      this.#failPending(pending, SERVER_ERROR, `mcpgate: the server's answer was malformed (${stream.error} at byte ${stream.at}) and was cut off`, this.#options.toClient);
     }
   }
 
@@ -942,15 +943,20 @@ export class Router {
     return { args_sha256: createHash("sha256").update(JSON.stringify(args)).digest("hex") };
   }
 
-  #audit(event: Record<string, unknown> & { event: "call" }): void {
+  /** Records a call event built by `build`: a failure costs the record (and a warning), never the message. */
+  #audit(build: () => Record<string, unknown> & { event: "call" }): void {
     if (!this.#auditing) return;
-    const client = this.#client.name === undefined ? {} : { client: this.#client };
-    this.#options.audit.write({ ...event, ...client });
+    try {
+      const client = this.#client.name === undefined ? {} : { client: this.#client };
+      this.#options.audit.write({ ...build(), ...client });
+    } catch (error) {
+      this.#options.log.warn(`could not write an audit record (${(error as Error)?.message ?? String(error)})`);
+    }
   }
 
   #auditDenied(decision: Decision, args: Record<string, unknown>, extra: Record<string, unknown>): void {
     if (!this.#auditing) return;
-    this.#audit({
+    this.#audit(() => ({
       event: "call",
       tool: decision.tool,
       decision: "deny",
@@ -959,13 +965,13 @@ export class Router {
       ...(decision.retryAfterMs === undefined ? {} : { retry_after_ms: decision.retryAfterMs }),
       ...extra,
       ...this.#argsField(args),
-    });
+    }));
   }
 
   #auditCall(pending: Pending, outcome: Record<string, unknown>): void {
     if (!this.#auditing) return;
     const { tool, decision, args, approval } = pending.call!;
-    this.#audit({
+    this.#audit(() => ({
       event: "call",
       tool,
       decision: "allow",
@@ -975,7 +981,7 @@ export class Router {
       ...this.#argsField(args),
       duration_ms: Math.round((this.#options.now() - pending.started) * 1000) / 1000,
       ...outcome,
-    });
+    }));
   }
 }
 

@@ -3,16 +3,22 @@
 import assert from "node:assert/strict";
 import { noAudit } from "../../src/audit/log.ts";
 import { Counters } from "../../src/limits/counters.ts";
-import { compilePolicy } from "../../src/policy/compile.ts";
+import { compilePolicy, type CompiledPolicy } from "../../src/policy/compile.ts";
 import { parsePolicy } from "../../src/policy/load.ts";
 import { Router, type RouterOptions } from "../../src/relay/router.ts";
 
 export const SILENT = { verbose: false, warn: (): void => {}, info: (): void => {} };
 
-export function recordingRouter(yaml: string, options: Partial<Omit<RouterOptions, "policy" | "counters" | "toServer" | "toClient">> = {}) {
+type HarnessOptions = Partial<Omit<RouterOptions, "policy" | "counters" | "toServer" | "toClient">> & {
+  /** Changes the compiled policy before the router gets it (to make judging fail, say). */
+  wrapPolicy?: (policy: CompiledPolicy) => CompiledPolicy;
+};
+
+export function recordingRouter(yaml: string, { wrapPolicy, ...options }: HarnessOptions = {}) {
   const parsed = parsePolicy(yaml);
   assert.ok(parsed.ok, JSON.stringify(!parsed.ok && parsed.problems));
-  const policy = compilePolicy(parsed.policy);
+  const compiled = compilePolicy(parsed.policy);
+  const policy = wrapPolicy === undefined ? compiled : wrapPolicy(compiled);
   const toServer: string[] = [];
   const toClient: string[] = [];
   const router = new Router({
