@@ -68,8 +68,9 @@ function numberEnd(buf: Buffer, i: number, end: number): number {
   return i;
 }
 
-/** The decoded value and canonical text of the string token buf[start, end). */
-function readString(buf: Buffer, start: number, end: number): { value: string; text: string } {
+/** The decoded value and canonical text of the string token buf[start, end); `bytes` is the
+ * input decoded as latin1 (one character per byte) from `base`, to slice ASCII tokens cheaply. */
+function readString(buf: Buffer, bytes: string, base: number, start: number, end: number): { value: string; text: string } {
   let escaped = false;
   let ascii = true;
   for (let i = start + 1; i < end - 1; i++) {
@@ -83,12 +84,12 @@ function readString(buf: Buffer, start: number, end: number): { value: string; t
   }
   if (!escaped) {
     // No escape and no control character: JSON.stringify of the value gives back these bytes.
-    const text = buf.toString(ascii ? "latin1" : "utf8", start, end);
+    const text = ascii ? bytes.slice(start - base, end - base) : buf.toString("utf8", start, end);
     return { value: text.slice(1, -1), text };
   }
   let value: string;
   try {
-    value = JSON.parse(buf.toString("utf8", start, end)) as string;
+    value = JSON.parse(ascii ? bytes.slice(start - base, end - base) : buf.toString("utf8", start, end)) as string;
   } catch {
     throw new Error(`canonicalText: expected a string with valid escapes at byte ${start}`);
   }
@@ -100,36 +101,56 @@ function sortMembers(object: Container): void {
   let sorted = true;
   for (let i = 1; i < keys.length && sorted; i++) sorted = keys[i - 1]! <= keys[i]!;
   if (sorted) return;
+  const { items, keyTexts } = object;
+  if (keys.length <= 16) {
+    // Insertion sort in place, stable (repeated keys keep their document order), no allocation.
+    for (let i = 1; i < keys.length; i++) {
+      const key = keys[i]!;
+      const item = items[i]!;
+      const keyText = keyTexts[i]!;
+      let j = i - 1;
+      for (; j >= 0 && keys[j]! > key; j--) {
+        keys[j + 1] = keys[j]!;
+        items[j + 1] = items[j]!;
+        keyTexts[j + 1] = keyTexts[j]!;
+      }
+      keys[j + 1] = key;
+      items[j + 1] = item;
+      keyTexts[j + 1] = keyText;
+    }
+    return;
+  }
   // Stable: repeated keys keep their document order.
   const order = keys.map((_, i) => i).sort((a, b) => (keys[a]! < keys[b]! ? -1 : keys[a]! > keys[b]! ? 1 : a - b));
-  object.items = order.map((i) => object.items[i]!);
+  object.items = order.map((i) => items[i]!);
   object.keys = order.map((i) => keys[i]!);
-  object.keyTexts = order.map((i) => object.keyTexts[i]!);
+  object.keyTexts = order.map((i) => keyTexts[i]!);
 }
 
 function write(root: Container): string {
-  const out: string[] = [root.object ? "{" : "["];
+  // String concatenation builds a rope that V8 flattens once, iteratively, when it is read.
+  let out = root.object ? "{" : "[";
   const work: Array<{ node: Container; next: number }> = [{ node: root, next: 0 }];
   while (work.length > 0) {
     const top = work[work.length - 1]!;
     const { node } = top;
     if (top.next === node.items.length) {
-      out.push(node.object ? "}" : "]");
+      out += node.object ? "}" : "]";
       work.pop();
       continue;
     }
     const n = top.next++;
-    if (n > 0) out.push(",");
-    if (node.object) out.push(node.keyTexts[n]!, ":");
+    if (n > 0) out += ",";
+    if (node.object) out += `${node.keyTexts[n]!}:`;
     const item = node.items[n]!;
     if (typeof item === "string") {
-      out.push(item);
+      out += item;
     } else {
-      out.push(item.object ? "{" : "[");
+      out += item.object ? "{" : "[";
       work.push({ node: item, next: 0 });
     }
   }
-  return out.join("");
+  return out;
 }
 
 const enum State {
@@ -144,13 +165,14 @@ export function canonicalText(buf: Buffer, start = 0, end = buf.length): string 
   let root: string | Container | undefined;
   let state = State.Value;
   let i = start;
+  const bytes = buf.toString("latin1", start, end);
   for (;;) {
     i = skipSpace(buf, i, end);
     if (state === State.Key) {
       if (buf[i] !== QUOTE || i >= end) throw new Error(`canonicalText: expected a string key, got ${describe(buf, i, end)}`);
       const keyEnd = skipString(buf, i, end);
       if (keyEnd === -1) throw new Error(`canonicalText: expected the key at byte ${i} to end, got the end of the input`);
-      const key = readString(buf, i, keyEnd);
+      const key = readString(buf, bytes, start, i, keyEnd);
       const object = stack[stack.length - 1]!;
       object.keys.push(key.value);
       object.keyTexts.push(key.text);
@@ -198,16 +220,16 @@ export function canonicalText(buf: Buffer, start = 0, end = buf.length): string 
     if (c === QUOTE) {
       const stringEnd = skipString(buf, i, end);
       if (stringEnd === -1) throw new Error(`canonicalText: expected the string at byte ${i} to end, got the end of the input`);
-      text = readString(buf, i, stringEnd).text;
+      text = readString(buf, bytes, start, i, stringEnd).text;
       i = stringEnd;
     } else if (c === 0x2d || isDigit(c)) {
       const numberStop = numberEnd(buf, i, end);
       if (numberStop === -1) throw new Error(`canonicalText: expected a number at byte ${i}`);
-      text = buf.toString("latin1", i, numberStop);
+      text = bytes.slice(i - start, numberStop - start);
       i = numberStop;
     } else {
       const literal = LITERALS[c];
-      if (literal === undefined || i + literal.length > end || buf.toString("latin1", i, i + literal.length) !== literal) {
+      if (literal === undefined || i + literal.length > end || !bytes.startsWith(literal, i - start)) {
         throw new Error(`canonicalText: expected a value, got ${describe(buf, i, end)}`);
       }
       text = literal;
