@@ -128,7 +128,7 @@ function sortMembers(object: Container): void {
 }
 
 function write(root: Container): string {
-  // String concatenation builds a rope that V8 flattens once, iteratively, when it is read.
+  // Concatenation rather than an array and join: V8 copies the pieces once, when the text is read.
   let out = root.object ? "{" : "[";
   const work: Array<{ node: Container; next: number }> = [{ node: root, next: 0 }];
   while (work.length > 0) {
@@ -161,6 +161,7 @@ const enum State {
 
 /** The canonical text of the JSON value in buf[start, end) (see above); throws if it is malformed. */
 export function canonicalText(buf: Buffer, start = 0, end = buf.length): string {
+  end = Math.min(end, buf.length);
   const stack: Container[] = [];
   let root: string | Container | undefined;
   let state = State.Value;
