@@ -26,17 +26,6 @@ export function shorten(value: unknown, limit = ARGS_SHOWN): string {
   return text.length <= limit ? text : `${text.slice(0, limit)}… (${text.length - limit} more characters)`;
 }
 
-/** JSON with object keys sorted: two calls with the same arguments give the same text. */
-export function canonicalJson(value: unknown): string {
-  if (value === null || typeof value !== "object") return JSON.stringify(value);
-  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(",")}]`;
-  const record = value as Record<string, unknown>;
-  return `{${Object.keys(record)
-    .sort()
-    .map((key) => `${JSON.stringify(key)}:${canonicalJson(record[key])}`)
-    .join(",")}}`;
-}
-
 /** Whether an initialize request's capabilities let us send a form-mode elicitation. */
 export function canElicitForm(capabilities: unknown): boolean {
   if (capabilities === null || typeof capabilities !== "object") return false;

@@ -8,12 +8,13 @@ import type { Counters } from "../limits/counters.ts";
 import type { CompiledPolicy } from "../policy/compile.ts";
 import { consume, decide, denialResult, denialText, type Decision } from "../policy/decide.ts";
 import { contentEnd } from "../wire/framing.ts";
-import { classify, classifyElement, decodeSpan, isVerbatimString, member, NULL_ID, parseId, type Id, type Message } from "../wire/message.ts";
-import { batchReply, errorReply, INTERNAL_ERROR, INVALID_PARAMS, INVALID_REQUEST, PARSE_ERROR, resultReply, SERVER_ERROR } from "../wire/reply.ts";
+import { classify, classifyElement, decodeSpan, member, NULL_ID, parseId, type Id, type Message } from "../wire/message.ts";
+import { batchReply, errorReply, INTERNAL_ERROR, INVALID_REQUEST, PARSE_ERROR, resultReply, SERVER_ERROR } from "../wire/reply.ts";
 import { lineProblem } from "../wire/line-check.ts";
-import { countKeys, scanJson, type ScanOptions, type Span } from "../wire/scan.ts";
+import { scanJson, type ScanOptions, type Span } from "../wire/scan.ts";
 import { JsonStream } from "../wire/stream.ts";
-import { canElicitForm, canonicalJson, elicitationAnswer, elicitationRequest, PrivateIds, type ApprovalAnswer, type ApprovalRequest, type Approver } from "./approval.ts";
+import { canonicalArguments, decodeToolCall } from "../wire/tools-call.ts";
+import { canElicitForm, elicitationAnswer, elicitationRequest, PrivateIds, type ApprovalAnswer, type ApprovalRequest, type Approver } from "./approval.ts";
 import { withoutHiddenTools } from "./rewrite.ts";
 
 export interface Logger {
@@ -381,51 +382,15 @@ export class Router {
    * or a protocol error), or the decision to forward under.
    */
   #judge(buf: Buffer, id: Id | undefined, { members, keys }: Scanned): { reply?: Buffer; decision?: Decision; args?: Record<string, unknown>; forward?: boolean; approval?: Decision; session?: boolean } {
-    // Only params is decoded when the envelope's other members are plain values the scanner has
-    // fully checked, as they are in JSON-RPC: then the line is JSON once params is, and every
-    // key the scanner counted below the top level is one of params'.
-    const span = member(members, "params");
-    const whole = span === undefined || !othersArePlain(buf, members, span);
-    let params: unknown;
-    let decodedKeys: number;
-    try {
-      if (whole) {
-        const message = JSON.parse(buf.toString("utf8")) as { params?: unknown };
-        params = message.params;
-        decodedKeys = countKeys(message);
-      } else {
-        params = decodeSpan(buf, span);
-        decodedKeys = members.length + countKeys(params);
-      }
-    } catch (error) {
-      return this.#refuse(id, PARSE_ERROR, `Parse error: tools/call could not be decoded (${(error as Error).message})`);
-    }
-    // The server must run exactly the call judged here. A repeated key is read differently by
-    // different parsers (first wins, last wins), so such a call is refused, not forwarded.
-    // Decoding keeps one copy of a repeated key, so the decoded value then holds fewer keys
-    // than the scanner counted; only then is the line scanned again to name the key.
-    if (decodedKeys !== keys) {
-      const strict = scanJson(buf, { duplicates: true });
-      const key = strict.ok ? strict.duplicateKey : undefined;
-      return this.#refuse(id, INVALID_REQUEST, `Invalid Request: duplicate key ${key === undefined ? "" : `"${key}" `}in a tools/call; refused so the server cannot run a call other than the one judged`);
-    }
-    if (params === null || typeof params !== "object" || Array.isArray(params)) {
-      return this.#refuse(id, INVALID_PARAMS, "Invalid params: tools/call needs params as an object");
-    }
-    const { name, arguments: args } = params as { name?: unknown; arguments?: unknown };
-    if (typeof name !== "string") {
-      return this.#refuse(id, INVALID_PARAMS, `Invalid params: tools/call needs params.name as a string, got ${name === undefined ? "nothing" : typeof name}`);
-    }
-    if (args !== undefined && (args === null || typeof args !== "object" || Array.isArray(args))) {
-      return this.#refuse(id, INVALID_PARAMS, "Invalid params: tools/call params.arguments must be an object");
-    }
-    const callArgs = (args ?? {}) as Record<string, unknown>;
+    const decoded = decodeToolCall(buf, members, keys);
+    if (!decoded.ok) return this.#refuse(id, decoded.code, decoded.message);
+    const { name, args: callArgs } = decoded;
     const { policy, counters, now, dryRun, log } = this.#options;
     const at = now();
     let decision = decide(policy, counters, { name, args: callArgs }, at);
     let session = false;
     if (decision.effect === "approve") {
-      if (this.#sessionAllowed.size > 0 && this.#sessionAllowed.has(allowanceKey(name, callArgs))) {
+      if (this.#sessionAllowed.size > 0 && this.#sessionAllowed.has(allowanceKey(name, canonicalArguments(buf)))) {
         decision = { ...decision, effect: "allow", reason: `allowed by a human for the rest of this session (${decision.rule})` };
         session = true;
       } else if (this.#options.approver === undefined && !this.#elicitForm) {
@@ -546,7 +511,7 @@ export class Router {
         return;
       }
       consume(decision, counters, at);
-      if (answer.session === true) this.#allowForSession(request);
+      if (answer.session === true) this.#allowForSession(request.tool, bytes);
       const approved: Decision = { ...decision, rule: approval.decision.rule, reason: `approved by a human (${approval.decision.reason})` };
       log.warn(`a human approved ${request.tool} [${approval.decision.rule}]${answer.session === true ? ", and identical calls for the rest of this session" : ""}`);
       if (pending !== undefined) {
@@ -578,8 +543,9 @@ export class Router {
     this.#settleBatch(pending, undefined);
   }
 
-  #allowForSession(request: ApprovalRequest): void {
-    this.#sessionAllowed.add(allowanceKey(request.tool, request.args));
+  /** Identical calls (same tool, arguments identical to any server) need no human from now on. */
+  #allowForSession(tool: string, line: Buffer): void {
+    this.#sessionAllowed.add(allowanceKey(tool, canonicalArguments(line)));
     if (this.#sessionAllowed.size > SESSION_ALLOWANCES) {
       this.#sessionAllowed.delete(this.#sessionAllowed.values().next().value as string);
     }
@@ -985,19 +951,6 @@ export class Router {
   }
 }
 
-/**
- * Whether every member but `except` is a value the scanner has fully checked: a number, a
- * literal, or a verbatim string. (Any other member needs the whole line decoded.)
- */
-function othersArePlain(buf: Buffer, members: Span[], except: Span): boolean {
-  for (const other of members) {
-    if (other === except) continue;
-    const first = buf[other.start];
-    if (first === 0x7b || first === 0x5b || (first === 0x22 && !isVerbatimString(buf, other))) return false;
-  }
-  return true;
-}
-
 /** The id among a message's top-level members, if it has a valid one. */
 function idOf(buf: Buffer, members: Span[]): Id | undefined {
   const span = member(members, "id");
@@ -1011,8 +964,8 @@ function looseKey(id: Id): string {
   return Number.isFinite(number) ? `n${number}` : id.key;
 }
 
-function allowanceKey(tool: string, args: Record<string, unknown>): string {
-  return `${tool}\u0000${canonicalJson(args)}`;
+function allowanceKey(tool: string, canonicalArgs: string): string {
+  return `${tool}\u0000${canonicalArgs}`;
 }
 
 function formatSeconds(ms: number): string {

@@ -1,5 +1,6 @@
 // JSON-RPC classification of one scanned message. Only the few members needed to route it
 // (method, id, and whether it carries result/error) are decoded; the rest stays as bytes.
+import { foldKey, isEnvelopeImpostor } from "./fold.ts";
 import { scanJson, type Span } from "./scan.ts";
 
 /** A request id as the peer wrote it (`raw`, echoed back verbatim) and a key that matches it
@@ -77,6 +78,12 @@ export function classify(buf: Buffer, { members, keys }: { members: Span[]; keys
   }
   const idSpan = member(members, "id");
   const id = idSpan === undefined ? undefined : idFrom(buf, idSpan);
+  for (const span of members) {
+    // A key the gateway would ignore but a case-insensitive server (Go) reads as a JSON-RPC one.
+    if (isEnvelopeImpostor(span.key!)) {
+      return { kind: "invalid", reason: `member ${JSON.stringify(span.key)} is no JSON-RPC member, but servers that match keys regardless of case read it as ${JSON.stringify(foldKey(span.key!))}`, id: id ?? null };
+    }
+  }
   if (idSpan !== undefined && id === undefined) {
     return { kind: "invalid", reason: "id must be a string, a number or null", id: null };
   }

@@ -231,22 +231,3 @@ export function scanJson(buf: Buffer, options: ScanOptions = {}, from = 0, to = 
     state = State.Value;
   }
 }
-
-/** How many keys a decoded JSON value holds, in all its objects at any depth (iterative). */
-export function countKeys(value: unknown): number {
-  let count = 0;
-  const stack: unknown[] = [value];
-  while (stack.length > 0) {
-    const item = stack.pop();
-    if (item === null || typeof item !== "object") continue;
-    if (Array.isArray(item)) {
-      for (const element of item) stack.push(element);
-    } else {
-      for (const key in item) {
-        count++;
-        stack.push((item as Record<string, unknown>)[key]);
-      }
-    }
-  }
-  return count;
-}

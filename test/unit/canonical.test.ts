@@ -45,6 +45,12 @@ const numberLiteral = fc
   .map(([negative, integer, fraction, exponent]) => `${negative ? "-" : ""}${integer}${fraction === null ? "" : `.${fraction}`}${exponent === null ? "" : exponent.join("")}`);
 
 describe("canonicalText", () => {
+  it("ignores key order, not values (moved from approval.ts's canonicalJson)", () => {
+    const text = (value: unknown): string => canonicalText(Buffer.from(JSON.stringify(value)));
+    assert.equal(text({ b: [1, { d: 1, c: 2 }], a: null }), text({ a: null, b: [1, { c: 2, d: 1 }] }));
+    assert.notEqual(text({ a: 1 }), text({ a: "1" }));
+  });
+
   it("sorts members by decoded key, at every depth, and drops whitespace", () => {
     assert.equal(canon(' { "b" : [ 1 , { "d" : 1 , "c" : 2 } ] , "a" : null } '), '{"a":null,"b":[1,{"c":2,"d":1}]}');
     assert.equal(canon('{"b":1,"\\u0061":2}'), '{"a":2,"b":1}');
