@@ -59,6 +59,8 @@ describe("Router: client lines a server's framing could split", () => {
     const clean = call("7", "echo", '{"text":"hello world"}').trimEnd();
     fc.assert(
       fc.property(fc.nat(clean.length), fc.constantFrom(0x0d, 0x00, 0x08, 0x0b, 0x0c, 0x1c, 0x1d, 0x1e, 0x1f), (at, byte) => {
+        // (A CR right before the newline is the CRLF line end, which is not inside the message.)
+        fc.pre(!(byte === 0x0d && at === clean.length));
         const h = harness();
         h.client(`${clean.slice(0, at)}${String.fromCharCode(byte)}${clean.slice(at)}\n`);
         assert.deepEqual(h.toServer, []);
