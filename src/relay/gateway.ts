@@ -8,7 +8,7 @@ import spawn from "cross-spawn";
 import type { AuditLog } from "../audit/log.ts";
 import { Counters } from "../limits/counters.ts";
 import type { CompiledPolicy } from "../policy/compile.ts";
-import { LineSplitter, MAX_LINE_BYTES } from "../wire/framing.ts";
+import { LineSplitter, MAX_CLIENT_LINE_BYTES, MAX_LINE_BYTES } from "../wire/framing.ts";
 import { NULL_ID } from "../wire/message.ts";
 import { errorReply, INVALID_REQUEST } from "../wire/reply.ts";
 import type { Approver } from "./approval.ts";
@@ -182,7 +182,7 @@ export function startGateway(options: GatewayOptions): Gateway {
       log.warn(`client sent a message of ${bytes} bytes, over the limit; dropped`);
       router.sendToClient(errorReply(NULL_ID, INVALID_REQUEST, `mcpgate: message of ${bytes} bytes is over the limit and was dropped`));
     },
-  });
+  }, MAX_CLIENT_LINE_BYTES);
   // Server lines past STREAM_AFTER are forwarded as they arrive (see Router.serverStreamStart),
   // so a large result costs neither its size in memory nor a second pass before it is sent.
   const fromServer = new LineSplitter(

@@ -2,7 +2,7 @@
 // tools/call is parsed and judged before the server can see it; a tools/list response loses
 // hidden tools; everything else is forwarded exactly as received. The router does no I/O of
 // its own — its sinks and clock are injected — so it can be driven directly in tests.
-import { createHash } from "node:crypto";
+import { argsField, type ArgsField } from "../audit/call-event.ts";
 import type { AuditLog } from "../audit/log.ts";
 import type { Counters } from "../limits/counters.ts";
 import type { CompiledPolicy } from "../policy/compile.ts";
@@ -49,6 +49,8 @@ interface Approval {
   decision: Decision;
   /** The call's exact bytes, as one line: what the server gets if the answer is yes. */
   bytes: Buffer;
+  /** Its arguments as the audit log records them, while auditing. */
+  field: ArgsField | undefined;
   /** Its entry among the requests in flight; none for a call sent as a notification. */
   pending?: Pending;
   channel: "elicitation" | "approver";
@@ -78,7 +80,8 @@ interface Pending {
   id: Id;
   method: string;
   started: number;
-  call?: { tool: string; decision: Decision; args: Record<string, unknown>; approval?: "accepted" | "session" };
+  /** The call forwarded under this id, as the audit log records it (the field only while auditing). */
+  call?: { tool: string; decision: Decision; field: ArgsField | undefined; approval?: "accepted" | "session" };
   batch?: BatchReplies;
   /** Set while the call waits for a human; the server has not seen it. */
   approval?: Approval;
@@ -314,7 +317,7 @@ export class Router {
     if (approval !== undefined) {
       // Withdrawn: whatever the human answers now has no effect, and nobody expects a reply.
       this.#withdraw(approval, "the client cancelled the call");
-      this.#auditDenied(approval.decision, approval.request.args, { approval: "withdrawn" });
+      this.#auditDenied(approval.decision, approval.field, { approval: "withdrawn" });
       this.#rememberDenied(key);
     } else {
       if (pending.call !== undefined) this.#auditCall(pending, { cancelled: true });
@@ -371,7 +374,7 @@ export class Router {
       return "held";
     }
     if (judged.decision !== undefined) {
-      pending.call = { tool: judged.decision.tool, decision: judged.decision, args: judged.args! };
+      pending.call = { tool: judged.decision.tool, decision: judged.decision, field: judged.field };
       if (judged.session) pending.call.approval = "session";
     }
     return "forward";
@@ -381,10 +384,11 @@ export class Router {
    * Parses and judges a tools/call. Returns the reply to send instead of forwarding (a denial
    * or a protocol error), or the decision to forward under.
    */
-  #judge(buf: Buffer, id: Id | undefined, { members, keys }: Scanned): { reply?: Buffer; decision?: Decision; args?: Record<string, unknown>; forward?: boolean; approval?: Decision; session?: boolean } {
+  #judge(buf: Buffer, id: Id | undefined, { members, keys }: Scanned): { reply?: Buffer; decision?: Decision; args?: Record<string, unknown>; field?: ArgsField; forward?: boolean; approval?: Decision; session?: boolean } {
     const decoded = decodeToolCall(buf, members, keys);
     if (!decoded.ok) return this.#refuse(id, decoded.code, decoded.message);
     const { name, args: callArgs } = decoded;
+    const field = this.#auditing ? argsField(buf, callArgs, this.#options.policy.includeArgs) : undefined;
     const { policy, counters, now, dryRun, log } = this.#options;
     const at = now();
     let decision = decide(policy, counters, { name, args: callArgs }, at);
@@ -402,7 +406,7 @@ export class Router {
         };
       } else if (dryRun) {
         log.warn(`dry run: would ask a human about ${name} [${decision.rule}]; forwarding`);
-        if (this.#auditing) this.#audit(() => ({ event: "call", tool: name, decision: "approve", dry_run: true, rule: decision.rule, reason: decision.reason, ...this.#argsField(callArgs) }));
+        if (this.#auditing) this.#audit(() => ({ event: "call", tool: name, decision: "approve", dry_run: true, rule: decision.rule, reason: decision.reason, ...field }));
         return { forward: true, args: callArgs };
       } else {
         return { approval: decision, args: callArgs };
@@ -412,15 +416,15 @@ export class Router {
     if (decision.effect === "allow") {
       consume(decision, counters, at);
       if (log.verbose) log.info(`allow ${name} (${decision.rule})`);
-      return { decision, args: callArgs, session };
+      return field === undefined ? { decision, args: callArgs, session } : { decision, args: callArgs, field, session };
     }
     if (dryRun) {
       log.warn(`dry run: would deny ${denialText(decision)} [${decision.rule}]; forwarding`);
-      if (this.#auditing) this.#audit(() => ({ event: "call", tool: name, decision: "deny", dry_run: true, rule: decision.rule, reason: decision.reason, ...this.#argsField(callArgs) }));
+      if (this.#auditing) this.#audit(() => ({ event: "call", tool: name, decision: "deny", dry_run: true, rule: decision.rule, reason: decision.reason, ...field }));
       return { forward: true, args: callArgs };
     }
     log.warn(`${denialText(decision)} [${decision.rule}]`);
-    this.#auditDenied(decision, callArgs, {});
+    this.#auditDenied(decision, field, {});
     return id === undefined ? { decision } : { decision, reply: resultReply(id, denialResult(decision)) };
   }
 
@@ -437,7 +441,8 @@ export class Router {
     const { timeoutMs, offerSession } = policy.approval;
     const request: ApprovalRequest = { tool: decision.tool, args, reason: decision.reason, rule: decision.rule };
     const controller = new AbortController();
-    const approval: Approval = { request, decision, bytes, channel: approver === undefined ? "elicitation" : "approver", settled: false, stop: () => {} };
+    const field = this.#auditing ? argsField(bytes, args, policy.includeArgs) : undefined;
+    const approval: Approval = { request, decision, bytes, field, channel: approver === undefined ? "elicitation" : "approver", settled: false, stop: () => {} };
     if (pending !== undefined) {
       approval.pending = pending;
       pending.approval = approval;
@@ -517,7 +522,7 @@ export class Router {
       if (pending !== undefined) {
         pending.approval = undefined;
         pending.started = at;
-        pending.call = { tool: request.tool, decision: approved, args: request.args, approval: "accepted" };
+        pending.call = { tool: request.tool, decision: approved, field: approval.field, approval: "accepted" };
       }
       this.#options.toServer(bytes);
       return;
@@ -529,7 +534,7 @@ export class Router {
 
   #denyHeld(approval: Approval, decision: Decision, outcome: Outcome): void {
     this.#options.log.warn(`${denialText(decision)} [${decision.rule}]`);
-    this.#auditDenied(decision, approval.request.args, { approval: outcome });
+    this.#auditDenied(decision, approval.field, { approval: outcome });
     const pending = approval.pending;
     if (pending === undefined || this.#pending.get(pending.id.key) !== pending) return;
     this.#pending.delete(pending.id.key);
@@ -888,7 +893,7 @@ export class Router {
   serverExited(description: string): void {
     for (const approval of this.#held) {
       this.#withdraw(approval, `the MCP server ${description}`);
-      this.#auditDenied(approval.decision, approval.request.args, { approval: "withdrawn", error: `server ${description}` });
+      this.#auditDenied(approval.decision, approval.field, { approval: "withdrawn", error: `server ${description}` });
     }
     for (const pending of this.#pending.values()) {
       this.#toClient(errorReply(pending.id, SERVER_ERROR, `mcpgate: the MCP server ${description} before answering ${pending.method}`));
@@ -904,11 +909,6 @@ export class Router {
     return this.#options.audit.enabled;
   }
 
-  #argsField(args: Record<string, unknown>): Record<string, unknown> {
-    if (this.#options.policy.includeArgs) return { args };
-    return { args_sha256: createHash("sha256").update(JSON.stringify(args)).digest("hex") };
-  }
-
   /** Records a call event built by `build`: a failure costs the record (and a warning), never the message. */
   #audit(build: () => Record<string, unknown> & { event: "call" }): void {
     if (!this.#auditing) return;
@@ -920,7 +920,7 @@ export class Router {
     }
   }
 
-  #auditDenied(decision: Decision, args: Record<string, unknown>, extra: Record<string, unknown>): void {
+  #auditDenied(decision: Decision, field: ArgsField | undefined, extra: Record<string, unknown>): void {
     if (!this.#auditing) return;
     this.#audit(() => ({
       event: "call",
@@ -930,13 +930,13 @@ export class Router {
       reason: decision.reason,
       ...(decision.retryAfterMs === undefined ? {} : { retry_after_ms: decision.retryAfterMs }),
       ...extra,
-      ...this.#argsField(args),
+      ...field,
     }));
   }
 
   #auditCall(pending: Pending, outcome: Record<string, unknown>): void {
     if (!this.#auditing) return;
-    const { tool, decision, args, approval } = pending.call!;
+    const { tool, decision, field, approval } = pending.call!;
     this.#audit(() => ({
       event: "call",
       tool,
@@ -944,7 +944,7 @@ export class Router {
       rule: decision.rule,
       reason: decision.reason,
       ...(approval === undefined ? {} : { approval }),
-      ...this.#argsField(args),
+      ...field,
       duration_ms: Math.round((this.#options.now() - pending.started) * 1000) / 1000,
       ...outcome,
     }));

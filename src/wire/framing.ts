@@ -3,8 +3,17 @@
 // Cost is linear in the input: a partial line is kept as a list of chunks and joined once,
 // when its newline arrives — never re-concatenated per chunk.
 
+import { constants } from "node:buffer";
+
 /** Largest line the gateway will hold in memory (1 GiB). Longer lines are dropped whole. */
 export const MAX_LINE_BYTES = 1024 * 1024 * 1024;
+
+/**
+ * Largest client line: one that must be judged is decoded into a string, and V8 makes none
+ * longer than MAX_STRING_LENGTH (about 512 MiB on 64-bit); UTF-8 never has fewer bytes than
+ * characters, so a line within this many bytes always decodes.
+ */
+export const MAX_CLIENT_LINE_BYTES = Math.min(MAX_LINE_BYTES, constants.MAX_STRING_LENGTH);
 
 const NEWLINE = 0x0a;
 

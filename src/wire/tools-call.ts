@@ -79,12 +79,17 @@ export function decodeToolCall(buf: Buffer, members: Span[], keys: number): Deco
  * when every server reads the same arguments (see canonical.ts). "{}" when there are none.
  */
 export function canonicalArguments(line: Buffer): string {
+  const args = argumentsSpan(line);
+  return args === undefined ? "{}" : canonicalText(line, args.start, args.end);
+}
+
+/** Where the arguments of the tools/call in `line` (one message, as sent) lie, if it has any. */
+export function argumentsSpan(line: Buffer): Span | undefined {
   const envelope = scanJson(line);
   const params = envelope.ok ? member(envelope.members, "params") : undefined;
-  if (params === undefined) return "{}";
+  if (params === undefined) return undefined;
   const inner = scanJson(line, {}, params.start, params.end);
-  const args = inner.ok ? member(inner.members, "arguments") : undefined;
-  return args === undefined ? "{}" : canonicalText(line, args.start, args.end);
+  return inner.ok ? member(inner.members, "arguments") : undefined;
 }
 
 /**
