@@ -1,7 +1,8 @@
 // Parser differentials against real peers: bytes that mcpgate judges one way and a real server
 // reads another (bare CR as a line end, Go's case-folding keys, nesting deep enough to crash a
 // recursive parser). Each attack has a control that sends the same bytes straight to the peer
-// and shows it executes the denied call, so a passing attack test means mcpgate stopped it.
+// and shows it executes the denied call (for deep nesting: that the peer itself copes), so a
+// passing attack test means mcpgate stopped it.
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { describe, it } from "node:test";
