@@ -94,6 +94,9 @@ function isJson(text: string): boolean {
   }
 }
 
+/** A fresh seed each run, or FC_SEED's to replay one that failed (every failure names its seed). */
+const propertySeed = (): number => (process.env.FC_SEED === undefined ? (Math.random() * 2 ** 31) | 0 : Number(process.env.FC_SEED));
+
 const ranRun = (outcome: Outcome): boolean => outcome.calls.some((call) => call.tool === "run");
 
 interface CrLine {
@@ -235,7 +238,7 @@ describe("bare CR framing: a peer that also ends lines at \\r must not see a smu
         });
       }
 
-      const seed = (Math.random() * 2 ** 31) | 0;
+      const seed = propertySeed();
       const sent = fc.sample(crBatch, { numRuns: 1, seed })[0]!;
       const context = `(seed ${seed}; lines: ${JSON.stringify(sent.map((line) => line.text)).slice(0, 3000)})`;
       // A line with a bare CR that is still JSON is split by the peer, whose pieces cannot be
@@ -350,7 +353,7 @@ describe("Go's key folding: a key mcpgate does not know may be one a Go server d
       });
     }
 
-    const seed = (Math.random() * 2 ** 31) | 0;
+    const seed = propertySeed();
     const sent = fc.sample(foldedLine, { numRuns: 30, seed }).map((build, index) => build(index + 1));
     const context = `(seed ${seed}; lines: ${JSON.stringify(sent.map((line) => line.text)).slice(0, 3000)})`;
 
