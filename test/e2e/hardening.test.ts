@@ -167,6 +167,29 @@ describe("nothing lost", () => {
   });
 });
 
+describe("memory for a large call", () => {
+  it("a judged 128 MiB tools/call peaks below 5 times its size (SECURITY.md), audit on", { timeout: 120_000 }, async () => {
+    const size = 128 << 20;
+    const scratch = tempDir();
+    const gateway = spawn(process.execPath, [BIN, "--policy", writePolicy(POLICY), "--audit", join(scratch, "audit.jsonl"), "--", ...rawServer()], { stdio: ["pipe", "pipe", "inherit"] });
+    const head = `${INIT}\n{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"big","arguments":{"bytes":1,"pad":"`;
+    const tail = '"}}}\n';
+    gateway.stdin.write(head);
+    gateway.stdin.write(Buffer.alloc(size - tail.length, 0x61));
+    gateway.stdin.write(tail);
+    let output = "";
+    for await (const chunk of gateway.stdout as AsyncIterable<Buffer>) {
+      output += chunk.toString("utf8");
+      if (output.includes('"id":1,')) break;
+    }
+    const peak = peakRssMiB(gateway);
+    gateway.stdin.end();
+    await once(gateway, "close");
+    assert.match(output, /"id":1,"result":\{"content":\[\{"type":"text","text":"x"\}\]\}/);
+    assert.ok(peak < 5 * 128, `gateway peak RSS ${peak} MiB for a 128 MiB call`);
+  });
+});
+
 function peakRssMiB(child: { pid?: number }): number {
   return Number(/VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${child.pid}/status`, "utf8"))![1]) / 1024;
 }
