@@ -17,11 +17,16 @@ import spawn from "cross-spawn";
 const OWN_GROUP = process.platform !== "win32";
 
 /**
- * $1 the group, $2 the grace in seconds. `read` returns only at EOF: mcpgate never writes. A
- * SIGTERM that finds no group means the server is gone already: nothing to wait for. A `sleep`
- * that rejects a fraction of a second fails at once, which only shortens the grace.
+ * $1 the group, $2 the grace in steps of 50 ms. `read` returns only at EOF: mcpgate never
+ * writes. A SIGTERM that finds no group means the server is gone already: nothing to wait for.
+ * Then the grace, cut short when the group is gone; a `sleep` that rejects a fraction of a
+ * second fails at once, which only shortens it.
  */
-const WATCHDOG_SCRIPT = 'read line; kill -s TERM -- "-$1" 2>/dev/null || exit 0; sleep "$2"; kill -s KILL -- "-$1" 2>/dev/null; exit 0';
+const WATCHDOG_SCRIPT =
+  'read line; kill -s TERM -- "-$1" 2>/dev/null || exit 0; n=$2; ' +
+  'while [ "$n" -gt 0 ] && kill -s 0 -- "-$1" 2>/dev/null; do sleep 0.05; n=$((n - 1)); done; ' +
+  'kill -s KILL -- "-$1" 2>/dev/null; exit 0';
+const WATCHDOG_STEP_MS = 50;
 /** The watchdog's name in `ps`. */
 export const WATCHDOG_NAME = "mcpgate-watchdog";
 
@@ -49,7 +54,7 @@ function startWatchdog(group: number, graceMs: number, warn: (message: string) =
   const failed = (message: string): void => warn(`cannot start the watchdog that stops the server if mcpgate dies: ${message}`);
   let watchdog: ChildProcess;
   try {
-    watchdog = spawnDirect("/bin/sh", ["-c", WATCHDOG_SCRIPT, WATCHDOG_NAME, String(group), (graceMs / 1000).toFixed(3)], {
+    watchdog = spawnDirect("/bin/sh", ["-c", WATCHDOG_SCRIPT, WATCHDOG_NAME, String(group), String(Math.ceil(graceMs / WATCHDOG_STEP_MS))], {
       argv0: WATCHDOG_NAME,
       stdio: ["pipe", "ignore", "ignore"],
       detached: true,
