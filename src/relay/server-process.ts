@@ -5,8 +5,9 @@
 // On POSIX the server leads a process group of its own, and every stop signal goes to the whole
 // group. Beside it runs a watchdog: a shell blocked reading a pipe that only mcpgate holds open
 // and never writes to. However mcpgate ends, the kernel closes that pipe; the watchdog's `read`
-// returns, and it sends SIGTERM to the group, waits the grace period, then SIGKILL. The watchdog
-// is in a group of its own too, so a signal to mcpgate's group does not take it along.
+// returns, and it sends SIGTERM to the group, waits the grace period (less if the group is gone
+// sooner), then SIGKILL. The watchdog is in a group of its own too, so a signal to mcpgate's
+// group does not take it along.
 //
 // Windows has no process groups to signal this way: there the server is started as before and
 // signalled alone, and a server that ignores its stdin closing outlives a gateway killed abruptly.
@@ -28,7 +29,7 @@ const WATCHDOG_SCRIPT =
   'kill -s KILL -- "-$1" 2>/dev/null; exit 0';
 const WATCHDOG_STEP_MS = 50;
 /** The watchdog's name in `ps`. */
-export const WATCHDOG_NAME = "mcpgate-watchdog";
+const WATCHDOG_NAME = "mcpgate-watchdog";
 
 /** Servers that lead a process group of their own: stop signals go to the whole group. */
 const grouped = new WeakSet<ChildProcess>();
