@@ -1,5 +1,10 @@
-// The executable's entry: run, flush stdout, exit with the code main() chose.
+// The executable's entry: run, flush stdout, exit with the code main() chose — or 70 after an
+// internal error, once what was running has stopped (see internal-error.ts).
+import { describeInternalError, stopForInternalError } from "./internal-error.ts";
 import { main } from "./main.ts";
+
+const EXIT_INTERNAL = 70;
+let failed = false;
 
 function flushThenExit(code: number): void {
   const stdout = process.stdout;
@@ -10,7 +15,18 @@ function flushThenExit(code: number): void {
   stdout.write("", () => process.exit(code));
 }
 
-main(process.argv.slice(2)).then(flushThenExit, (error: unknown) => {
-  process.stderr.write(`mcpgate: internal error: ${(error as Error)?.stack ?? String(error)}\n`);
-  flushThenExit(70);
-});
+/** One stderr line, then the server's stop ladder; main() ends when the server has, and we exit 70. */
+function internalError(error: unknown): void {
+  if (failed) return; // already stopping: one line, one ladder
+  failed = true;
+  process.exitCode = EXIT_INTERNAL; // should the event loop empty before main() ends
+  process.stderr.write(`mcpgate: internal error: ${describeInternalError(error)}\n`);
+  if (!stopForInternalError()) flushThenExit(EXIT_INTERNAL);
+}
+
+process.on("uncaughtException", internalError);
+process.on("unhandledRejection", internalError);
+main(process.argv.slice(2)).then(
+  (code) => flushThenExit(failed ? EXIT_INTERNAL : code),
+  (error: unknown) => (failed ? flushThenExit(EXIT_INTERNAL) : internalError(error)),
+);

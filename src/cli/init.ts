@@ -2,10 +2,9 @@
 // a starter policy that lists them (src/policy/starter.ts). Nothing here relays: the server
 // talks to us alone, and is stopped as soon as its tools are known.
 import { existsSync, writeFileSync } from "node:fs";
-import spawn from "cross-spawn";
 import { parsePolicy } from "../policy/load.ts";
-import { describeExit, stopChild } from "../relay/gateway.ts";
 import { STARTER_LIMIT, starterPolicy, type ListedTool } from "../policy/starter.ts";
+import { describeExit, spawnServer, stopChild } from "../relay/server-process.ts";
 import { LineSplitter } from "../wire/framing.ts";
 import { printError, stderrLogger } from "./log.ts";
 
@@ -52,7 +51,7 @@ function listedTool(tool: unknown): ListedTool | undefined {
 /** Runs the server just long enough to list its tools: initialize, then tools/list page by page. */
 export function listTools(command: string, args: string[], timeoutMs: number, version: string): Promise<Listing> {
   return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { stdio: ["pipe", "pipe", "inherit"], windowsHide: true });
+    const child = spawnServer(command, args, GRACE_MS, stderrLogger(false).warn);
     const tools: ListedTool[] = [];
     let server: Listing["server"];
     let nextId = 1;

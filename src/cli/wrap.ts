@@ -5,6 +5,7 @@ import { commandApprover } from "../relay/approval.ts";
 import { startGateway } from "../relay/gateway.ts";
 import { yieldHelperThreads } from "../relay/threads.ts";
 import { optimizeSooner } from "../relay/tiering.ts";
+import { onInternalError } from "./internal-error.ts";
 import { printError, stderrLogger } from "./log.ts";
 import { loadOrReport, NO_POLICY_HELP, resolvePolicyPath } from "./policy.ts";
 
@@ -64,7 +65,9 @@ export async function wrap(server: string[], options: WrapOptions, version: stri
   const signals: NodeJS.Signals[] = ["SIGINT", "SIGTERM", "SIGHUP"];
   for (const signal of signals) process.on(signal, onSignal);
 
+  const unregister = onInternalError((why) => gateway.shutdown(why));
   const code = await gateway.exited;
+  unregister();
   for (const signal of signals) process.off(signal, onSignal);
   audit.write({ event: "stop", exit_code: code });
   await audit.close();

@@ -4,7 +4,6 @@
 import type { ChildProcess } from "node:child_process";
 import { constants } from "node:os";
 import type { Readable, Writable } from "node:stream";
-import spawn from "cross-spawn";
 import type { AuditLog } from "../audit/log.ts";
 import { Counters } from "../limits/counters.ts";
 import type { CompiledPolicy } from "../policy/compile.ts";
@@ -13,6 +12,10 @@ import { NULL_ID } from "../wire/message.ts";
 import { errorReply, INVALID_REQUEST } from "../wire/reply.ts";
 import type { Approver } from "./approval.ts";
 import { Router, type Logger } from "./router.ts";
+import { describeExit, spawnServer, stopChild } from "./server-process.ts";
+
+// Re-exported: code written before src/relay/server-process.ts existed imports them from here.
+export { describeExit, stopChild };
 
 export interface GatewayOptions {
   command: string;
@@ -112,29 +115,6 @@ export class Coalescer {
   }
 }
 
-/**
- * Stops a child the polite way: its stdin is closed; if it has not exited `graceMs` later it
- * gets SIGTERM, and `graceMs` after that SIGKILL. The timers end when the child does.
- */
-export function stopChild(child: ChildProcess, graceMs: number): void {
-  const timers: NodeJS.Timeout[] = [];
-  child.once("close", () => {
-    for (const timer of timers) clearTimeout(timer);
-  });
-  child.stdin?.end();
-  timers.push(
-    setTimeout(() => {
-      child.kill("SIGTERM");
-      timers.push(setTimeout(() => child.kill("SIGKILL"), graceMs));
-    }, graceMs),
-  );
-}
-
-/** How a child ended, in words: "exited with code 3", "was killed by SIGKILL". */
-export function describeExit(code: number | null, signal: NodeJS.Signals | null): string {
-  return code !== null ? `exited with code ${code}` : `was killed by ${signal}`;
-}
-
 function exitCode(code: number | null, signal: NodeJS.Signals | null): number {
   if (code !== null) return code;
   const number = signal === null ? undefined : constants.signals[signal];
@@ -153,7 +133,7 @@ export function startGateway(options: GatewayOptions): Gateway {
 
   let child: ChildProcess;
   try {
-    child = spawn(options.command, options.args, { stdio: ["pipe", "pipe", "inherit"], windowsHide: true });
+    child = spawnServer(options.command, options.args, graceMs, log.warn);
   } catch (error) {
     log.warn(`cannot start the MCP server ${JSON.stringify(options.command)}: ${(error as Error).message}`);
     resolveExit(EXIT_NOT_STARTED);

@@ -1,7 +1,7 @@
 // Shared pieces of the end-to-end tests: the built binary, real servers, and two ways to drive
 // them — the SDK's Client (as a real MCP client would) and raw lines (to observe bytes and exit codes).
 import { spawn } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -135,12 +135,22 @@ export function text(result: unknown): string {
   return content[0]?.text ?? "";
 }
 
-/** Whether a process with this pid still exists (to prove no server outlives the gateway). */
+/**
+ * Whether a process with this pid still runs (to prove no server outlives the gateway). A zombie
+ * — dead, but not yet reaped by its parent — does not count: an orphan's new parent may be an
+ * init that never reaps.
+ */
 export function alive(pid: number): boolean {
   try {
     process.kill(pid, 0);
-    return true;
   } catch {
     return false;
+  }
+  try {
+    // Linux: "PID (COMM) STATE ...", and COMM may itself hold ") ".
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    return stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3) !== "Z";
+  } catch {
+    return process.platform !== "linux";
   }
 }
