@@ -2,6 +2,7 @@
 // Every problem is reported, sorted by position, as "FILE:LINE:COL: path: message".
 import { readFileSync } from "node:fs";
 import { isMap, isScalar, LineCounter, parseDocument, type Document, type Node } from "yaml";
+import { globProblem } from "./glob.ts";
 import { entrySchema, issueMessage, policySchema, describe, type EntryDocument, type PolicyDocument } from "./schema.ts";
 
 export interface Problem {
@@ -82,6 +83,8 @@ export function parsePolicy(source: string): LoadResult {
       report(["tools"], `expected a mapping of tool names to entries, got ${describe(rawTools)}`);
     } else {
       for (const [name, value] of Object.entries(rawTools)) {
+        const badGlob = globProblem(name);
+        if (badGlob !== undefined) report(["tools", name], badGlob, true);
         const entry = entrySchema.safeParse(value ?? {}, { reportInput: true });
         if (entry.success) {
           tools.push([name, entry.data]);

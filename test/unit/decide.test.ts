@@ -62,6 +62,22 @@ describe("decide", () => {
     assert.equal(call("anything").rule, "tools.*");
   });
 
+  it("hide * and deny globs take every name: empty, dotted, slashed, with line terminators", () => {
+    const hidden = session(compile('version: "1"\ndefault: allow\nhide: ["*"]\n'));
+    const denied = session(compile('version: "1"\ndefault: allow\ntools:\n  "shell_*": { action: deny }\n  "?": { action: deny }\n'));
+    for (const tool of ["", ".", "..", "a\nb", "x\u2028y", "run\r", "\u0085"]) assert.equal(hidden(tool).rule, "hide[0]", JSON.stringify(tool));
+    for (const tool of ["shell_\u2028exec", "shell_\nexec", "shell_", "shell_../x"]) assert.equal(denied(tool).rule, "tools.shell_*", JSON.stringify(tool));
+    for (const tool of ["/", "\n", "😀"]) assert.equal(denied(tool).rule, "tools.?", JSON.stringify(tool));
+  });
+
+  it("a class glob matches its characters, never its own text; an escaped glob character is literal", () => {
+    const call = session(compile('version: "1"\ndefault: deny\ntools:\n  "tool_[ab]": {}\n  "lit_\\\\*[0-9]": { action: deny }\n  "lit_*": {}\n'));
+    assert.equal(call("tool_a").rule, "tools.tool_[ab]");
+    assert.equal(call("tool_[ab]").rule, "default");
+    assert.equal(call("lit_*1").rule, "tools.lit_\\*[0-9]");
+    assert.equal(call("lit_x1").rule, "tools.lit_*");
+  });
+
   it("is safe for tool names such as __proto__, constructor and toString", () => {
     const call = session(compile('version: "1"\ndefault: deny\ntools:\n  run: {}\n'));
     for (const tool of ["__proto__", "constructor", "toString", "hasOwnProperty", "valueOf"]) {
