@@ -116,10 +116,18 @@ function makeMatcher<T>(items: Array<[pattern: string, value: T]>): (name: strin
 
 export function compilePolicy(doc: PolicyDocument): CompiledPolicy {
   const counters = new Map<string, CounterSpec>();
+  /** What each counter counts: "" for calls, else the increment_from path. */
+  const measures = new Map<string, string>();
   const compileLimits = (limits: LimitObject[] | undefined, at: string): CompiledLimit[] =>
     (limits ?? []).map((limit, index) => {
       const rule = `${at}.limits[${index}]`;
       const counter = limit.counter === undefined ? rule : `counter:${limit.counter}`;
+      const measure = limit.increment_from ?? "";
+      if ((measures.get(counter) ?? measure) !== measure) {
+        // load.ts reports this with a position; a document from elsewhere must not slip through.
+        throw new Error(`${rule}: limits sharing the counter ${JSON.stringify(limit.counter)} count different things (${measures.get(counter) || "calls"} and ${measure || "calls"})`);
+      }
+      measures.set(counter, measure);
       const windowMs = parseWindow(limit.window)!;
       const spec = counters.get(counter);
       counters.set(counter, {

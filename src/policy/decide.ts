@@ -133,7 +133,8 @@ export function decide(policy: CompiledPolicy, counters: Counters, call: ToolCal
 
   const rule = entry?.rule ?? "default";
   const counted = entry?.counters ?? policy.allToolsCounters;
-  // A counter counts what its first limit in this call says: 1, or a budget's amount.
+  // Limits sharing a counter count the same thing (load.ts rejects a policy where they do not,
+  // compile.ts throws), so any of a counter's limits says what this call adds to it.
   const amounts = hasBudget(limits)
     ? counted.map((counter) => amountFor(limits.find((limit) => limit.counter === counter)!, args) as number)
     : undefined;

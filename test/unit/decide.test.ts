@@ -117,6 +117,30 @@ describe("decide", () => {
     assert.equal(call("run_background").rule, "tools.run_background.limits[0]");
   });
 
+  it("limits sharing a budget check and charge the same amount: four calls of 60 fit one per 100", () => {
+    const policy = compile('version: "1"\ndefault: deny\ntools:\n  pay:\n    limits:\n      - { counter: money, max: 100, window: hour, increment_from: args.amount }\n      - { counter: money, max: 100, window: day, increment_from: args.amount }\n  refund: { limits: [{ counter: money, max: 1000, window: day, increment_from: args.amount }] }\n');
+    const counters = new Counters(policy.counters);
+    const pay = (tool: string, amount: number, now = 0): Decision => {
+      const decision = decide(policy, counters, { name: tool, args: { amount } }, now);
+      if (decision.effect === "allow") consume(decision, counters, now);
+      return decision;
+    };
+    const effects = [0, 1, 2, 3].map((i) => pay("pay", 60, i * 1000).effect);
+    assert.deepEqual(effects, ["allow", "deny", "deny", "deny"]);
+    assert.equal(pay("pay", 40, 5000).effect, "allow", "60 + 40 is exactly 100");
+    assert.equal(pay("pay", 1, 6000).rule, "tools.pay.limits[0]");
+    // The other entry charges the same counter in the same measure.
+    assert.equal(pay("refund", 900, 7000).effect, "allow");
+    assert.equal(pay("refund", 1, 8000).rule, "tools.refund.limits[0]", "100 + 900 of 1000 a day spent");
+  });
+
+  it("a policy whose limits share a counter but count different things does not compile", () => {
+    assert.throws(
+      () => compilePolicy({ version: "1", default: "deny", tools: [["pay", { limits: [{ counter: "money", window: "hour", max: 100 }, { counter: "money", window: "hour", max: 100, increment_from: "args.amount" }] }]] }),
+      { message: 'tools.pay.limits[1]: limits sharing the counter "money" count different things (calls and args.amount)' },
+    );
+  });
+
   it("uses the limit's message, else the entry's reason", () => {
     const call = session(compile('version: "1"\ndefault: deny\ntools:\n  a: { reason: "A is capped", limits: ["1/30s"] }\n  b: { limits: [{ window: 5m, max: 1, message: "one B per 5m" }] }\n'));
     call("a");
