@@ -1,9 +1,9 @@
 // Turns a validated policy document into plain data and matchers, once, at load. The hot path
 // (decide.ts) touches only this compiled form.
-import picomatch from "picomatch";
 import type { ValidateFunction } from "ajv";
 import { compileCondition, parsePath, type CompiledCondition, type ConditionDocument } from "./conditions.ts";
 import { parseWindow } from "./duration.ts";
+import { GLOB_FLAGS, globSource, isGlob } from "./glob.ts";
 import { schemaCompiler, type LimitObject, type PolicyDocument } from "./schema.ts";
 
 export type Action = "allow" | "deny" | "approve";
@@ -68,51 +68,37 @@ export interface CompiledPolicy {
   entryFor(tool: string): CompiledEntry | undefined;
 }
 
-const GLOB_OPTIONS = { bash: true, dot: true } as const;
 /** Lookups are cached per tool name; a client inventing names cannot grow the cache past this. */
 const CACHE_LIMIT = 10_000;
 /** Below the 60 s request timeout of common clients, so the agent gets our denial, not theirs. */
 export const DEFAULT_APPROVAL_TIMEOUT_MS = 50_000;
 
-export function isGlob(pattern: string): boolean {
-  return picomatch.scan(pattern).isGlob;
-}
-
-/** How many capturing groups a regular expression source has (its match array's length - 1). */
-function groupCount(source: string): number {
-  return new RegExp(`${source}|`).exec("")!.length - 1;
-}
-
 /**
  * All globs as one regular expression, alternatives in file order: the engine tries them left
  * to right in native code, so the first alternative that matches is the first glob in order.
- * An empty group after each alternative marks which one it was.
+ * A glob's source has no capturing group, so the empty group after alternative i is group i+1.
  */
 function firstGlob<T>(globs: Array<[pattern: string, value: T]>): (name: string) => T | undefined {
-  const markers: number[] = [];
-  let groups = 0;
-  const alternatives = globs.map(([pattern]) => {
-    const source = picomatch.makeRe(pattern, GLOB_OPTIONS).source;
-    groups += groupCount(source) + 1;
-    markers.push(groups);
-    return `(?:${source})()`;
-  });
-  const combined = new RegExp(alternatives.join("|"));
+  const alternatives = globs.map(([pattern]) => `(?:${globSource(pattern)})()`);
+  const combined = new RegExp(`^(?:${alternatives.join("|")})$`, GLOB_FLAGS);
   return (name) => {
     const match = combined.exec(name);
     if (match === null) return undefined;
-    for (let i = 0; i < markers.length; i++) if (match[markers[i]!] !== undefined) return globs[i]![1];
+    for (let i = 0; i < globs.length; i++) if (match[i + 1] !== undefined) return globs[i]![1];
     return undefined;
   };
 }
 
-/** Exact names in a Map (safe for "__proto__"), then the first matching glob, results cached. */
+/**
+ * Exact names in a Map (safe for "__proto__"), then the first matching glob, results cached.
+ * A glob is never also an exact name: "a[bc]" matches "ab" and "ac", not the text "a[bc]".
+ */
 function makeMatcher<T>(items: Array<[pattern: string, value: T]>): (name: string) => T | undefined {
   const exact = new Map<string, T>();
   const globs: Array<[string, T]> = [];
   for (const [pattern, value] of items) {
-    if (!exact.has(pattern)) exact.set(pattern, value);
     if (isGlob(pattern)) globs.push([pattern, value]);
+    else if (!exact.has(pattern)) exact.set(pattern, value);
   }
   if (globs.length === 0) return (name) => exact.get(name);
   const glob = firstGlob(globs);
@@ -130,10 +116,18 @@ function makeMatcher<T>(items: Array<[pattern: string, value: T]>): (name: strin
 
 export function compilePolicy(doc: PolicyDocument): CompiledPolicy {
   const counters = new Map<string, CounterSpec>();
+  /** What each counter counts: "" for calls, else the increment_from path. */
+  const measures = new Map<string, string>();
   const compileLimits = (limits: LimitObject[] | undefined, at: string): CompiledLimit[] =>
     (limits ?? []).map((limit, index) => {
       const rule = `${at}.limits[${index}]`;
       const counter = limit.counter === undefined ? rule : `counter:${limit.counter}`;
+      const measure = limit.increment_from ?? "";
+      if ((measures.get(counter) ?? measure) !== measure) {
+        // load.ts reports this with a position; a document from elsewhere must not slip through.
+        throw new Error(`${rule}: limits sharing the counter ${JSON.stringify(limit.counter)} count different things (${measures.get(counter) || "calls"} and ${measure || "calls"})`);
+      }
+      measures.set(counter, measure);
       const windowMs = parseWindow(limit.window)!;
       const spec = counters.get(counter);
       counters.set(counter, {

@@ -51,6 +51,25 @@ export function isMissing(value: unknown): boolean {
   return value === MISSING;
 }
 
+function count(n: number, one: string, many: string): string {
+  return `${n} ${n === 1 ? one : many}`;
+}
+
+/**
+ * An argument value as a reason may say it: by type and size, never its content, since a
+ * reason reaches the agent, the audit log and stderr even when arguments are not logged.
+ */
+export function describeShape(value: unknown): string {
+  if (isMissing(value) || value === undefined) return "nothing";
+  if (value === null) return "null";
+  if (typeof value === "string") return `a string of ${count([...value].length, "character", "characters")}`;
+  if (typeof value === "number") return Number.isNaN(value) ? "NaN" : !Number.isFinite(value) ? "a non-finite number" : value < 0 ? "a negative number" : "a number";
+  if (typeof value === "boolean") return "a boolean";
+  if (Array.isArray(value)) return `an array of ${count(value.length, "item", "items")}`;
+  if (typeof value === "object") return `an object with ${count(Object.keys(value).length, "key", "keys")}`;
+  return `a ${typeof value}`;
+}
+
 /** Equality of JSON values: same type and same contents, key order aside. */
 export function jsonEqual(a: unknown, b: unknown): boolean {
   if (a === b) return true;

@@ -7,7 +7,7 @@
 // approve_if match).
 import type { Counters } from "../limits/counters.ts";
 import type { CompiledLimit, CompiledPolicy, Rules } from "./compile.ts";
-import { describeCondition, isMissing, resolve } from "./conditions.ts";
+import { describeCondition, describeShape, resolve } from "./conditions.ts";
 import { formatDelay } from "./duration.ts";
 
 export interface ToolCall {
@@ -67,13 +67,15 @@ function approvalNeeded(rules: Rules, args: unknown, trace: Check[] | undefined)
   return undefined;
 }
 
-/** What a limit counts for this call: 1, or the increment_from argument if it is a valid amount. */
+/**
+ * What a limit counts for this call: 1, or the increment_from argument if it is a valid amount;
+ * else why not, naming the argument's type and size, never its content.
+ */
 function amountFor(limit: CompiledLimit, args: unknown): number | string {
   if (limit.incrementFrom === undefined) return 1;
   const value = resolve(args, limit.incrementFrom.segments);
   if (typeof value === "number" && Number.isFinite(value) && value >= 0) return value;
-  const got = isMissing(value) ? "nothing" : JSON.stringify(value);
-  return `${limit.incrementFrom.path} must be a finite number >= 0 for the budget ${limit.rule}, got ${got}`;
+  return `${limit.incrementFrom.path} must be a finite number >= 0 for the budget ${limit.rule}, got ${describeShape(value)}`;
 }
 
 function hasBudget(limits: CompiledLimit[]): boolean {
@@ -126,14 +128,16 @@ export function decide(policy: CompiledPolicy, counters: Counters, call: ToolCal
     if (!check.ok) {
       const why = limit.message ?? entry?.reason ?? (limit.incrementFrom === undefined ? "rate limit reached" : "budget exceeded");
       const retry = check.retryAfterMs === undefined ? "" : `; retry in ${formatDelay(check.retryAfterMs)}`;
-      const counts = amount === 1 ? "" : `; this call counts ${amount}`;
+      // The argument's name, not its value: the amount is the caller's data.
+      const counts = limit.incrementFrom === undefined ? "" : `; this call counts ${limit.incrementFrom.path}`;
       return denial(name, limit.rule, `${why} (${limit.max} per ${limit.window}${counts}${retry})`, check.retryAfterMs);
     }
   }
 
   const rule = entry?.rule ?? "default";
   const counted = entry?.counters ?? policy.allToolsCounters;
-  // A counter counts what its first limit in this call says: 1, or a budget's amount.
+  // Limits sharing a counter count the same thing (load.ts rejects a policy where they do not,
+  // compile.ts throws), so any of a counter's limits says what this call adds to it.
   const amounts = hasBudget(limits)
     ? counted.map((counter) => amountFor(limits.find((limit) => limit.counter === counter)!, args) as number)
     : undefined;

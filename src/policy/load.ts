@@ -2,7 +2,8 @@
 // Every problem is reported, sorted by position, as "FILE:LINE:COL: path: message".
 import { readFileSync } from "node:fs";
 import { isMap, isScalar, LineCounter, parseDocument, type Document, type Node } from "yaml";
-import { entrySchema, issueMessage, policySchema, describe, type EntryDocument, type PolicyDocument } from "./schema.ts";
+import { globProblem } from "./glob.ts";
+import { entrySchema, issueMessage, policySchema, describe, type EntryDocument, type LimitObject, type PolicyDocument } from "./schema.ts";
 
 export interface Problem {
   line: number;
@@ -82,6 +83,8 @@ export function parsePolicy(source: string): LoadResult {
       report(["tools"], `expected a mapping of tool names to entries, got ${describe(rawTools)}`);
     } else {
       for (const [name, value] of Object.entries(rawTools)) {
+        const badGlob = globProblem(name);
+        if (badGlob !== undefined) report(["tools", name], badGlob, true);
         const entry = entrySchema.safeParse(value ?? {}, { reportInput: true });
         if (entry.success) {
           tools.push([name, entry.data]);
@@ -99,11 +102,54 @@ export function parsePolicy(source: string): LoadResult {
     }
   }
 
+  if (top.success) {
+    const offset = (path: PathKey[]): number => offsetOf(doc, path, false);
+    for (const conflict of counterConflicts({ ...top.data, tools }, offset)) report(conflict.path, conflict.message);
+  }
+
   if (problems.length > 0 || !top.success) {
     problems.sort((a, b) => a.line - b.line || a.col - b.col);
     return { ok: false, problems };
   }
   return { ok: true, policy: { ...top.data, tools } };
+}
+
+/** What a limit counts, as a message says it. */
+function measure(limit: LimitObject): string {
+  return limit.increment_from ?? "1 (calls)";
+}
+
+/**
+ * Limits that share a counter but count different things (calls, or different arguments). A
+ * named counter is one log of what was spent: were one limit to count calls and another
+ * args.amount, a call would be checked in one measure and charged in the other. Each conflict
+ * is reported at the later limit in file order, on its increment_from if it has one.
+ */
+function counterConflicts(policy: PolicyDocument, offset: (path: PathKey[]) => number): Array<{ path: PathKey[]; message: string }> {
+  const named: Array<{ path: PathKey[]; counter: string; limit: LimitObject; at: number }> = [];
+  const collect = (limits: LimitObject[] | undefined, at: PathKey[]): void => {
+    (limits ?? []).forEach((limit, index) => {
+      const path = [...at, "limits", index];
+      if (limit.counter !== undefined) named.push({ path, counter: limit.counter, limit, at: offset(path) });
+    });
+  };
+  collect(policy.all_tools?.limits, ["all_tools"]);
+  for (const [name, entry] of policy.tools) collect(entry.limits, ["tools", name]);
+  named.sort((a, b) => a.at - b.at);
+
+  const first = new Map<string, (typeof named)[number]>();
+  const conflicts: Array<{ path: PathKey[]; message: string }> = [];
+  for (const item of named) {
+    const earlier = first.get(item.counter);
+    if (earlier === undefined) first.set(item.counter, item);
+    else if (earlier.limit.increment_from !== item.limit.increment_from) {
+      conflicts.push({
+        path: item.limit.increment_from === undefined ? item.path : [...item.path, "increment_from"],
+        message: `counter ${JSON.stringify(item.counter)} is counted by ${measure(item.limit)} here but by ${measure(earlier.limit)} at ${formatPath(earlier.path)}; limits sharing a counter must count the same thing`,
+      });
+    }
+  }
+  return conflicts;
 }
 
 /** Source offset of the node at `path` (or of its key), falling back to the nearest ancestor. */

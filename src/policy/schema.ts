@@ -4,6 +4,7 @@ import { array, boolean, custom, enum as oneOf, literal, NEVER, number, strictOb
 import { Ajv, type ValidateFunction } from "ajv";
 import { conditionProblem, OPERATORS, parsePath } from "./conditions.ts";
 import { parseWindow } from "./duration.ts";
+import { globProblem } from "./glob.ts";
 
 /** Node's timers cannot wait longer than 2^31-1 ms (~24.8 days); one day is plenty for a human. */
 const MAX_APPROVAL_TIMEOUT_MS = 86_400_000;
@@ -95,7 +96,10 @@ export const policySchema = strictObject({
   version: union([literal("1"), literal(1)], { error: (issue) => `expected "1", got ${describe(issue.input)}` }),
   description: string().optional(),
   default: oneOf(["allow", "deny"]),
-  hide: array(string().min(1)).optional(),
+  hide: array(string().min(1).superRefine((pattern, ctx) => {
+      const problem = globProblem(pattern);
+      if (problem !== undefined) ctx.addIssue({ code: "custom", message: problem });
+    })).optional(),
   all_tools: strictObject({
       limits: array(limitSchema).optional(),
       require: conditions,

@@ -6,7 +6,7 @@
 // What the server says (names, descriptions) is text from another program: names are quoted
 // where YAML needs it, descriptions become one-line comments, and the result is parsed back
 // before anyone sees it.
-import { isGlob } from "./compile.ts";
+import { isGlob } from "./glob.ts";
 
 export interface ListedTool {
   name: string;

@@ -87,7 +87,7 @@ tools:
       assert.notEqual((await run(40_000)).isError, true);
       const crossing = await run(30_000);
       assert.equal(crossing.isError, true);
-      assert.match(text(crossing), /^\[POLICY DENIED\] run: command time budget spent \(60000 per minute; this call counts 30000; retry in \d+s\)$/);
+      assert.match(text(crossing), /^\[POLICY DENIED\] run: command time budget spent \(60000 per minute; this call counts args\.timeout; retry in \d+s\)$/);
       const smaller = await run(20_000);
       assert.notEqual(smaller.isError, true, text(smaller));
       assert.match(text(smaller), /ok/);

@@ -169,7 +169,7 @@ tools:
     assert.equal(refund(300).effect, "allow");
     const crossing = refund(250);
     assert.equal(crossing.effect, "deny");
-    assert.match(crossing.reason, /^refund budget \(500 per day; this call counts 250; retry in /);
+    assert.match(crossing.reason, /^refund budget \(500 per day; this call counts args\.amount; retry in /);
     assert.equal(refund(200).effect, "allow", "a smaller one still fits");
     assert.equal(refund(0.5).effect, "deny", "the budget is spent");
     assert.equal(refund(0).effect, "allow");

@@ -62,6 +62,22 @@ describe("decide", () => {
     assert.equal(call("anything").rule, "tools.*");
   });
 
+  it("hide * and deny globs take every name: empty, dotted, slashed, with line terminators", () => {
+    const hidden = session(compile('version: "1"\ndefault: allow\nhide: ["*"]\n'));
+    const denied = session(compile('version: "1"\ndefault: allow\ntools:\n  "shell_*": { action: deny }\n  "?": { action: deny }\n'));
+    for (const tool of ["", ".", "..", "a\nb", "x\u2028y", "run\r", "\u0085"]) assert.equal(hidden(tool).rule, "hide[0]", JSON.stringify(tool));
+    for (const tool of ["shell_\u2028exec", "shell_\nexec", "shell_", "shell_../x"]) assert.equal(denied(tool).rule, "tools.shell_*", JSON.stringify(tool));
+    for (const tool of ["/", "\n", "😀"]) assert.equal(denied(tool).rule, "tools.?", JSON.stringify(tool));
+  });
+
+  it("a class glob matches its characters, never its own text; an escaped glob character is literal", () => {
+    const call = session(compile('version: "1"\ndefault: deny\ntools:\n  "tool_[ab]": {}\n  "lit_\\\\*[0-9]": { action: deny }\n  "lit_*": {}\n'));
+    assert.equal(call("tool_a").rule, "tools.tool_[ab]");
+    assert.equal(call("tool_[ab]").rule, "default");
+    assert.equal(call("lit_*1").rule, "tools.lit_\\*[0-9]");
+    assert.equal(call("lit_x1").rule, "tools.lit_*");
+  });
+
   it("is safe for tool names such as __proto__, constructor and toString", () => {
     const call = session(compile('version: "1"\ndefault: deny\ntools:\n  run: {}\n'));
     for (const tool of ["__proto__", "constructor", "toString", "hasOwnProperty", "valueOf"]) {
@@ -99,6 +115,30 @@ describe("decide", () => {
     assert.equal(call("run_background").effect, "allow");
     assert.equal(call("run").effect, "allow");
     assert.equal(call("run_background").rule, "tools.run_background.limits[0]");
+  });
+
+  it("limits sharing a budget check and charge the same amount: four calls of 60 fit one per 100", () => {
+    const policy = compile('version: "1"\ndefault: deny\ntools:\n  pay:\n    limits:\n      - { counter: money, max: 100, window: hour, increment_from: args.amount }\n      - { counter: money, max: 100, window: day, increment_from: args.amount }\n  refund: { limits: [{ counter: money, max: 1000, window: day, increment_from: args.amount }] }\n');
+    const counters = new Counters(policy.counters);
+    const pay = (tool: string, amount: number, now = 0): Decision => {
+      const decision = decide(policy, counters, { name: tool, args: { amount } }, now);
+      if (decision.effect === "allow") consume(decision, counters, now);
+      return decision;
+    };
+    const effects = [0, 1, 2, 3].map((i) => pay("pay", 60, i * 1000).effect);
+    assert.deepEqual(effects, ["allow", "deny", "deny", "deny"]);
+    assert.equal(pay("pay", 40, 5000).effect, "allow", "60 + 40 is exactly 100");
+    assert.equal(pay("pay", 1, 6000).rule, "tools.pay.limits[0]");
+    // The other entry charges the same counter in the same measure.
+    assert.equal(pay("refund", 900, 7000).effect, "allow");
+    assert.equal(pay("refund", 1, 8000).rule, "tools.refund.limits[0]", "100 + 900 of 1000 a day spent");
+  });
+
+  it("a policy whose limits share a counter but count different things does not compile", () => {
+    assert.throws(
+      () => compilePolicy({ version: "1", default: "deny", tools: [["pay", { limits: [{ counter: "money", window: "hour", max: 100 }, { counter: "money", window: "hour", max: 100, increment_from: "args.amount" }] }]] }),
+      { message: 'tools.pay.limits[1]: limits sharing the counter "money" count different things (calls and args.amount)' },
+    );
   });
 
   it("uses the limit's message, else the entry's reason", () => {
