@@ -3,7 +3,8 @@
 import type { ValidateFunction } from "ajv";
 import { compileCondition, parsePath, type CompiledCondition, type ConditionDocument } from "./conditions.ts";
 import { parseWindow } from "./duration.ts";
-import { GLOB_FLAGS, globSource, isGlob } from "./glob.ts";
+import { isGlob } from "./glob.ts";
+import { firstMatch } from "./glob-match.ts";
 import { schemaCompiler, type LimitObject, type PolicyDocument } from "./schema.ts";
 
 export type Action = "allow" | "deny" | "approve";
@@ -73,19 +74,12 @@ const CACHE_LIMIT = 10_000;
 /** Below the 60 s request timeout of common clients, so the agent gets our denial, not theirs. */
 export const DEFAULT_APPROVAL_TIMEOUT_MS = 50_000;
 
-/**
- * All globs as one regular expression, alternatives in file order: the engine tries them left
- * to right in native code, so the first alternative that matches is the first glob in order.
- * A glob's source has no capturing group, so the empty group after alternative i is group i+1.
- */
+/** The value of the first glob, in file order, that matches a name (see firstMatch). */
 function firstGlob<T>(globs: Array<[pattern: string, value: T]>): (name: string) => T | undefined {
-  const alternatives = globs.map(([pattern]) => `(?:${globSource(pattern)})()`);
-  const combined = new RegExp(`^(?:${alternatives.join("|")})$`, GLOB_FLAGS);
+  const first = firstMatch(globs.map(([pattern]) => pattern));
   return (name) => {
-    const match = combined.exec(name);
-    if (match === null) return undefined;
-    for (let i = 0; i < globs.length; i++) if (match[i + 1] !== undefined) return globs[i]![1];
-    return undefined;
+    const index = first(name);
+    return index === undefined ? undefined : globs[index]![1];
   };
 }
 

@@ -8,8 +8,14 @@
 // A pattern with none of these is not a glob: it is an exact name and matches only itself,
 // backslashes and all. A malformed glob (an unclosed `[`, `{` or `(`, a reversed range, a
 // trailing `\`, a brace group without a comma, `!(…)`) is a load error, never a guess.
+//
+// A glob compiles to regular expression source in one of two dialects: JavaScript's, for the
+// native engine, and RE2's (re2js), for globs a backtracking engine could take exponential or
+// high-polynomial time on (see backtrackSafe); a tool name is the caller's text.
+import { RE2JS } from "re2js";
 
 export const GLOB_FLAGS = "su";
+export type Dialect = "js" | "re2";
 
 /** Thrown by globSource for a malformed glob; the message says what and where. */
 export class GlobSyntaxError extends Error {}
@@ -34,9 +40,11 @@ const POSIX: Record<string, Array<[number, number]>> = {
   xdigit: [[0x30, 0x39], [0x41, 0x46], [0x61, 0x66]],
 };
 
-/** One code point as regular expression source, valid in and out of classes under `u`. */
-function literal(char: string): string {
-  return /^[A-Za-z0-9_]$/.test(char) ? char : `\\u{${char.codePointAt(0)!.toString(16)}}`;
+/** One code point as regular expression source, valid in and out of classes (JS under `u`). */
+function literal(char: string, dialect: Dialect): string {
+  if (/^[A-Za-z0-9_]$/.test(char)) return char;
+  const hex = char.codePointAt(0)!.toString(16);
+  return dialect === "js" ? `\\u{${hex}}` : `\\x{${hex}}`;
 }
 
 /** Whether `pattern` uses glob syntax: an unescaped `*`, `?`, `[` or `{`, or `@(` `+(` `!(`. */
@@ -53,9 +61,20 @@ export function isGlob(pattern: string): boolean {
 
 class Parser {
   readonly chars: string[];
+  readonly dialect: Dialect;
   index = 0;
-  constructor(pattern: string) {
+  /** How many `*` runs and unbounded extglobs (`*(…)`, `+(…)`) the glob has. */
+  stars = 0;
+  loops = 0;
+  /** How many ways its alternations can be taken: the product of their sizes. */
+  branches = 1;
+  constructor(pattern: string, dialect: Dialect) {
     this.chars = [...pattern];
+    this.dialect = dialect;
+  }
+
+  literal(char: string): string {
+    return literal(char, this.dialect);
   }
 
   fail(what: string, at: number): never {
@@ -74,6 +93,7 @@ class Parser {
         out += this.extglob(char);
       } else if (char === "*") {
         while (chars[this.index] === "*" && chars[this.index + 1] !== "(") this.index++;
+        this.stars++;
         out += ".*";
       } else if (char === "?") {
         this.index++;
@@ -84,10 +104,10 @@ class Parser {
         out += this.brace();
       } else if (char === "\\") {
         if (next === undefined) this.fail('"\\" escapes nothing', this.index);
-        out += literal(next);
+        out += this.literal(next);
         this.index += 2;
       } else {
-        out += literal(char);
+        out += this.literal(char);
         this.index++;
       }
     }
@@ -105,6 +125,7 @@ class Parser {
     if (this.chars[this.index] !== "}") this.fail('"{" is never closed (write [{] for a literal "{")', start);
     if (alternatives.length < 2) this.fail('a brace group needs a comma, as in {a,b} (write [{] for a literal "{")', start);
     this.index++;
+    this.branches *= alternatives.length;
     return `(?:${alternatives.join("|")})`;
   }
 
@@ -112,6 +133,7 @@ class Parser {
   extglob(kind: string): string {
     const start = this.index;
     if (kind === "!") this.fail('"!(...)" (anything but) is not supported', start);
+    if (kind === "*" || kind === "+") this.loops++;
     this.index += 2;
     const alternatives = [this.sequence("|)")];
     while (this.chars[this.index] === "|") {
@@ -120,6 +142,7 @@ class Parser {
     }
     if (this.chars[this.index] !== ")") this.fail(`"${kind}(" is never closed (write [(] for a literal "(")`, start);
     this.index++;
+    this.branches *= alternatives.length + (kind === "?" ? 1 : 0);
     return `(?:${alternatives.join("|")})${EXTGLOB_SUFFIX[kind]!}`;
   }
 
@@ -145,7 +168,7 @@ class Parser {
           const name = chars.slice(this.index + 2, close).join("");
           const ranges = POSIX[name];
           if (ranges === undefined || !Object.hasOwn(POSIX, name)) this.fail(`unknown class [:${name}:] (known: ${Object.keys(POSIX).join(", ")})`, this.index);
-          for (const [low, high] of ranges) items += `${literal(String.fromCodePoint(low))}-${literal(String.fromCodePoint(high))}`;
+          for (const [low, high] of ranges) items += `${this.literal(String.fromCodePoint(low))}-${this.literal(String.fromCodePoint(high))}`;
           this.index = close + 2;
           continue;
         }
@@ -155,9 +178,9 @@ class Parser {
         const dash = this.index++;
         const high = this.classChar();
         if (low.codePointAt(0)! > high.codePointAt(0)!) this.fail(`the range ${low}-${high} is reversed`, dash);
-        items += `${literal(low)}-${literal(high)}`;
+        items += `${this.literal(low)}-${this.literal(high)}`;
       } else {
-        items += literal(low);
+        items += this.literal(low);
       }
     }
     this.index++;
@@ -179,10 +202,23 @@ class Parser {
 }
 
 /** Regular expression source (unanchored, no capturing groups) for a glob; throws GlobSyntaxError. */
-export function globSource(pattern: string): string {
-  const parser = new Parser(pattern);
-  const source = parser.sequence("");
-  return source;
+export function globSource(pattern: string, dialect: Dialect = "js"): string {
+  return new Parser(pattern, dialect).sequence("");
+}
+
+/** Alternations a backtracking engine may try every combination of, on a miss. */
+const MAX_BRANCHES = 64;
+
+/**
+ * Whether a backtracking engine matches this glob in time linear in the name: at most one `*`,
+ * no `*(…)` or `+(…)`, and at most 64 ways through its alternations. Two stars already cost the
+ * square of the name's length on a miss (`*_*_*_*_x` against 500 underscores took 40 s),
+ * `*(a|aa)` costs exponential time, and so do many overlapping groups such as `{a,a}{a,a}…`.
+ */
+export function backtrackSafe(pattern: string): boolean {
+  const parser = new Parser(pattern, "js");
+  parser.sequence("");
+  return parser.stars <= 1 && parser.loops === 0 && parser.branches <= MAX_BRANCHES;
 }
 
 /** Why `pattern` is not a usable glob, or undefined. Exact names (not globs) are always usable. */
@@ -190,13 +226,14 @@ export function globProblem(pattern: string): string | undefined {
   if (!isGlob(pattern)) return undefined;
   try {
     new RegExp(globSource(pattern), GLOB_FLAGS);
+    RE2JS.compile(globSource(pattern, "re2"), RE2JS.DOTALL);
     return undefined;
   } catch (error) {
     return (error as Error).message;
   }
 }
 
-/** One anchored RegExp for one glob; throws GlobSyntaxError. */
+/** One anchored RegExp for one glob (the native engine: for tests and trusted names); throws GlobSyntaxError. */
 export function compileGlob(pattern: string): RegExp {
   return new RegExp(`^(?:${globSource(pattern)})$`, GLOB_FLAGS);
 }

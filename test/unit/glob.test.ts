@@ -2,10 +2,18 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import fc from "fast-check";
+import { RE2JS } from "re2js";
 import { compilePolicy } from "../../src/policy/compile.ts";
-import { compileGlob, globProblem, isGlob } from "../../src/policy/glob.ts";
+import { backtrackSafe, compileGlob, globProblem, globSource, isGlob } from "../../src/policy/glob.ts";
+import { firstMatch } from "../../src/policy/glob-match.ts";
 
-const matches = (pattern: string, name: string): boolean => compileGlob(pattern).test(name);
+/** Whether `pattern` matches `name`, asserting that both engines (native and RE2) agree. */
+function matches(pattern: string, name: string): boolean {
+  const native = compileGlob(pattern).test(name);
+  const re2 = RE2JS.compile(`(?:${globSource(pattern, "re2")})`, RE2JS.DOTALL).matches(name);
+  assert.equal(re2, native, `the engines disagree on ${JSON.stringify(pattern)} against ${JSON.stringify(name)}`);
+  return native;
+}
 
 /** Names a path-oriented glob engine gets wrong: empty, dots, slashes, line terminators. */
 const ODD_NAMES = ["", ".", "..", ".hidden", "a/b", "/", "a\nb", "x\u2028y", "p\u2029q", "run\r", "\n", "\r\n", "\u0085", "__proto__", "constructor", "日本語", "😀", "\ud800", "a\u0000b", "[ab]", "*", "?", "\\"];
@@ -79,6 +87,52 @@ describe("glob matching", () => {
     assert.equal(matches("a.b*", "axb"), false);
     assert.equal(matches("^$+|()*", "^$+|()"), true);
     assert.equal(matches("(?<x>)*", "(?<x>)y"), true);
+  });
+});
+
+describe("no glob can stall the gateway", () => {
+  it("globs a backtracking engine would take exponential or polynomial time on run on RE2", () => {
+    for (const pattern of ["*_*", "*_*_*_*_x", "*(a|aa)b", "+(a)", "{a*,b*}", "@(x*|y*)", "{a,a}".repeat(7), "?(a)".repeat(7)]) assert.equal(backtrackSafe(pattern), false, pattern);
+    for (const pattern of ["*", "read_*", "*_file", "a?[bc]{d,e}*", "@(git|svn)_*", "?(x)*", "{a*,b}"]) assert.equal(backtrackSafe(pattern), true, pattern);
+  });
+
+  it("100,000-character names against *_*_*_*_x and *(a|aa)b are judged in linear time", () => {
+    // A backtracking engine needs ~n^4 steps for the first (40 s at n = 500) and ~2^n for the
+    // second, so this test would never end on one.
+    const first = firstMatch(["*_*_*_*_x", "*(a|aa)b", "{*_,x}*_y", "*"]);
+    assert.equal(first("_".repeat(100_000)), 3);
+    assert.equal(first("a".repeat(100_000)), 3);
+    assert.equal(first(`${"a".repeat(100_000)}b`), 1);
+    assert.equal(first(`${"_".repeat(100_000)}x`), 0);
+    assert.equal(first(`${"_".repeat(100_000)}y`), 2);
+    // 2^40 ways through the groups, each tried on a miss by a backtracking engine.
+    assert.equal(firstMatch([`${"{a,a}".repeat(40)}b`])("a".repeat(40)), undefined);
+  });
+});
+
+describe("firstMatch", () => {
+  it("returns the first matching glob in order, whichever engine runs each", () => {
+    const first = firstMatch(["a*b*", "a*", "*(a)", "*"]);
+    assert.equal(first("ab"), 0, "an RE2 glob before a native one");
+    assert.equal(first("ac"), 1);
+    assert.equal(first("aaa"), 1, "a native glob before an RE2 one");
+    assert.equal(first("z"), 3);
+    assert.equal(firstMatch(["x*y*", "x?"])("xy"), 0);
+    assert.equal(firstMatch(["x?", "x*y*"])("xy"), 0);
+    assert.equal(firstMatch(["q*", "x*y*"])("z"), undefined);
+  });
+
+  it("agrees with matching each glob alone, for random globs and names (property)", () => {
+    const tokens = ["a", "b", "*", "?", "[ab]", "[!a]", "{a,b*}", "@(a|b)", "*(a|ab)", "+(b)", "?(a)", "\\*", "\u2028", "😀", ".", "/"];
+    const glob = fc.array(fc.constantFrom(...tokens), { minLength: 1, maxLength: 6 }).map((parts) => parts.join("")).filter(isGlob);
+    const name = fc.array(fc.constantFrom("a", "b", "*", "\n", "😀", "\u2028", ".", "/", "\ud800"), { maxLength: 8 }).map((parts) => parts.join(""));
+    fc.assert(
+      fc.property(fc.array(glob, { minLength: 1, maxLength: 5 }), name, (globs, tool) => {
+        const expected = globs.findIndex((pattern) => matches(pattern, tool));
+        assert.equal(firstMatch(globs)(tool), expected === -1 ? undefined : expected);
+      }),
+      { numRuns: 1000 },
+    );
   });
 });
 
