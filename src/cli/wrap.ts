@@ -1,7 +1,7 @@
 // `mcpgate --policy FILE -- COMMAND [ARGS...]`: the main job.
 import { randomUUID } from "node:crypto";
 import { defaultAuditPath, noAudit, openAuditLog, type AuditLog } from "../audit/log.ts";
-import { commandApprover } from "../relay/approval.ts";
+import { commandApprover } from "../approval/approver.ts";
 import { startGateway } from "../relay/gateway.ts";
 import { yieldHelperThreads } from "../relay/threads.ts";
 import { optimizeSooner } from "../relay/tiering.ts";

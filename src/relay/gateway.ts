@@ -10,7 +10,7 @@ import type { CompiledPolicy } from "../policy/compile.ts";
 import { LineSplitter, MAX_CLIENT_LINE_BYTES, MAX_LINE_BYTES } from "../wire/framing.ts";
 import { NULL_ID } from "../wire/message.ts";
 import { errorReply, INVALID_REQUEST } from "../wire/reply.ts";
-import type { Approver } from "./approval.ts";
+import type { Approver } from "../approval/answer.ts";
 import { Router, type Logger } from "./router.ts";
 import { describeExit, spawnServer, stopChild } from "./server-process.ts";
 
