@@ -4,7 +4,9 @@
 import { existsSync, writeFileSync } from "node:fs";
 import spawn from "cross-spawn";
 import { parsePolicy } from "../policy/load.ts";
+import { childEnv } from "../relay/child-env.ts";
 import { describeExit, stopChild } from "../relay/gateway.ts";
+import { cannotStartMessage } from "../relay/start-error.ts";
 import { STARTER_LIMIT, starterPolicy, type ListedTool } from "../policy/starter.ts";
 import { LineSplitter } from "../wire/framing.ts";
 import { printError, stderrLogger } from "./log.ts";
@@ -52,7 +54,7 @@ function listedTool(tool: unknown): ListedTool | undefined {
 /** Runs the server just long enough to list its tools: initialize, then tools/list page by page. */
 export function listTools(command: string, args: string[], timeoutMs: number, version: string): Promise<Listing> {
   return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { stdio: ["pipe", "pipe", "inherit"], windowsHide: true });
+    const child = spawn(command, args, { stdio: ["pipe", "pipe", "inherit"], windowsHide: true, env: childEnv() });
     const tools: ListedTool[] = [];
     let server: Listing["server"];
     let nextId = 1;
@@ -137,7 +139,7 @@ export function listTools(command: string, args: string[], timeoutMs: number, ve
     child.on("error", (error: NodeJS.ErrnoException) => {
       // It never started, so no close follows.
       exited = true;
-      fail(`cannot start the MCP server ${JSON.stringify(command)}: ${error.code === "ENOENT" ? "command not found" : error.message}`);
+      fail(cannotStartMessage(command, error));
     });
     child.on("close", (code, signal) => {
       exited = true;

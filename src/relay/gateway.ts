@@ -11,8 +11,11 @@ import type { CompiledPolicy } from "../policy/compile.ts";
 import { LineSplitter, MAX_LINE_BYTES } from "../wire/framing.ts";
 import { NULL_ID } from "../wire/message.ts";
 import { errorReply, INVALID_REQUEST } from "../wire/reply.ts";
+import { EXIT_NOT_STARTED } from "../cli/exit-codes.ts";
 import type { Approver } from "./approval.ts";
+import { childEnv } from "./child-env.ts";
 import { Router, type Logger } from "./router.ts";
+import { cannotStartMessage } from "./start-error.ts";
 
 export interface GatewayOptions {
   command: string;
@@ -37,7 +40,6 @@ export interface Gateway {
   shutdown(why: string): void;
 }
 
-const EXIT_NOT_STARTED = 127;
 /** Server lines longer than this are streamed rather than held whole. */
 const STREAM_AFTER = 1024 * 1024;
 
@@ -153,9 +155,9 @@ export function startGateway(options: GatewayOptions): Gateway {
 
   let child: ChildProcess;
   try {
-    child = spawn(options.command, options.args, { stdio: ["pipe", "pipe", "inherit"], windowsHide: true });
+    child = spawn(options.command, options.args, { stdio: ["pipe", "pipe", "inherit"], windowsHide: true, env: childEnv() });
   } catch (error) {
-    log.warn(`cannot start the MCP server ${JSON.stringify(options.command)}: ${(error as Error).message}`);
+    log.warn(cannotStartMessage(options.command, error as Error));
     resolveExit(EXIT_NOT_STARTED);
     return { exited, shutdown() {} };
   }
@@ -249,8 +251,7 @@ export function startGateway(options: GatewayOptions): Gateway {
       log.warn(`MCP server process error: ${error.message}`);
       return;
     }
-    const why = error.code === "ENOENT" ? "command not found" : error.code === "EACCES" ? "permission denied (not executable?)" : error.message;
-    log.warn(`cannot start the MCP server ${JSON.stringify(options.command)}: ${why} (PATH=${process.env.PATH ?? ""})`);
+    log.warn(cannotStartMessage(options.command, error));
     stdin.pause();
     resolveExit(EXIT_NOT_STARTED);
   });
