@@ -1,4 +1,5 @@
 // The executable's entry: run, flush stdout, exit with the code main() chose.
+import { EXIT_INTERNAL } from "./exit-codes.ts";
 import { main } from "./main.ts";
 
 function flushThenExit(code: number): void {
@@ -12,5 +13,5 @@ function flushThenExit(code: number): void {
 
 main(process.argv.slice(2)).then(flushThenExit, (error: unknown) => {
   process.stderr.write(`mcpgate: internal error: ${(error as Error)?.stack ?? String(error)}\n`);
-  flushThenExit(70);
+  flushThenExit(EXIT_INTERNAL);
 });
