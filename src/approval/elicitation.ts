@@ -1,6 +1,7 @@
 // Asking a human through the client: MCP elicitation, where the gateway sends its own
 // elicitation/create to a client that declared it can show forms, under ids of its own.
 import { randomBytes } from "node:crypto";
+import { idKey } from "../wire/message.ts";
 import type { ApprovalAnswer, ApprovalRequest } from "./answer.ts";
 
 const ARGS_SHOWN = 2_000;
@@ -32,7 +33,7 @@ export class PrivateIds {
 
   /** Whether an id key (see message.ts) is one of ours, however late its answer comes. */
   owns(key: string): boolean {
-    return key.startsWith(`s${this.prefix}`);
+    return key.startsWith(idKey(this.prefix));
   }
 }
 

@@ -1,7 +1,7 @@
 // Diagnostics go to stderr, prefixed "mcpgate:", coloured only when stderr is a terminal.
 // stdout belongs to the protocol.
 import { chalkStderr as chalk } from "chalk";
-import type { Logger } from "../relay/router.ts";
+import type { Logger } from "../relay/log.ts";
 
 export function stderrLogger(verbose: boolean): Logger {
   const prefix = chalk.dim("mcpgate:");

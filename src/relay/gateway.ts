@@ -45,18 +45,47 @@ export interface Gateway {
 /** Server lines longer than this are streamed rather than held whole. */
 const STREAM_AFTER = 1024 * 1024;
 
-/** Pipes `bytes` to `to`; pauses `from` until `to` drains when its buffer is full. */
-function writer(to: Writable, from: Readable): (bytes: Buffer) => void {
+/** A source paused while any destination it feeds is full, resumed once none is. */
+class Throttle {
+  readonly #from: Readable;
+  #holds = 0;
+
+  constructor(from: Readable) {
+    this.#from = from;
+  }
+
+  hold(): void {
+    if (this.#holds++ === 0) this.#from.pause();
+  }
+
+  release(): void {
+    if (--this.#holds === 0) this.#from.resume();
+  }
+
+  /** Paused for good: nothing more is to be read from this source. */
+  stop(): void {
+    this.#holds = Infinity;
+    this.#from.pause();
+  }
+}
+
+/**
+ * Writes `bytes` to `to`; while its buffer is full, every source that can add to it is paused
+ * until it drains. The client's stdout has two: the server's output, and the client's own
+ * input, which mcpgate answers itself (denials, errors) — a client that sends calls and never
+ * reads must not grow mcpgate's memory, so mcpgate stops reading it until its replies drain.
+ */
+function writer(to: Writable, sources: Throttle[]): (bytes: Buffer) => void {
   let waiting = false;
   const resume = (): void => {
     waiting = false;
-    from.resume();
+    for (const source of sources) source.release();
   };
   return (bytes) => {
     if (to.destroyed || to.writableEnded) return;
     if (!to.write(bytes) && !waiting) {
       waiting = true;
-      from.pause();
+      for (const source of sources) source.hold();
       to.once("drain", resume);
     }
   };
@@ -143,8 +172,9 @@ export function startGateway(options: GatewayOptions): Gateway {
   const childIn = child.stdin!;
   const childOut = child.stdout!;
 
-  const toClient = new Coalescer(stdout, writer(stdout, childOut));
-  const toServer = new Coalescer(childIn, writer(childIn, stdin));
+  const clientInput = new Throttle(stdin);
+  const toClient = new Coalescer(stdout, writer(stdout, [new Throttle(childOut), clientInput]));
+  const toServer = new Coalescer(childIn, writer(childIn, [clientInput]));
   const router = new Router({
     policy: options.policy,
     counters: new Counters(options.policy.counters),
@@ -213,7 +243,7 @@ export function startGateway(options: GatewayOptions): Gateway {
   stdin.on("error", () => shutdown("the client's input failed"));
   stdout.on("error", (error: NodeJS.ErrnoException) => {
     // EPIPE: the client is gone. Nobody is left to answer; stop the server.
-    stdin.pause();
+    clientInput.stop();
     shutdown(`the client stopped reading (${error.code ?? error.message})`);
   });
   childIn.on("error", (error: NodeJS.ErrnoException) => {
@@ -231,7 +261,7 @@ export function startGateway(options: GatewayOptions): Gateway {
       return;
     }
     log.warn(cannotStartMessage(options.command, error));
-    stdin.pause();
+    clientInput.stop();
     resolveExit(EXIT_NOT_STARTED);
   });
   child.on("close", (code, signal) => {
@@ -240,7 +270,7 @@ export function startGateway(options: GatewayOptions): Gateway {
     const description = describeExit(code, signal);
     if (!stopRequested) log.warn(`the MCP server ${description}`);
     router.serverExited(description);
-    stdin.pause();
+    clientInput.stop();
     resolveExit(exitCode(code, signal));
   });
 

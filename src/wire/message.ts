@@ -44,19 +44,26 @@ function isPlainInteger(buf: Buffer, { start, end }: Span): boolean {
   return true;
 }
 
+/**
+ * The key an id is matched under, whoever wrote it: its type and value, so 1, 1.0 and 1e0 are
+ * one key (a server in JavaScript answers all three as 1) and "1" another.
+ */
+export function idKey(value: string | number): string {
+  return typeof value === "string" ? `s${value}` : `n${value}`;
+}
+
 function idFrom(buf: Buffer, span: Span): Id | undefined {
   const raw = buf.toString("utf8", span.start, span.end);
   // Fast paths for the ids clients really send: small integers and plain strings.
   if (isPlainInteger(buf, span)) return { raw, key: `n${raw}` };
-  if (isVerbatimString(buf, span)) return { raw, key: `s${raw.slice(1, -1)}` };
+  if (isVerbatimString(buf, span)) return { raw, key: idKey(raw.slice(1, -1)) };
   let value: unknown;
   try {
     value = JSON.parse(raw);
   } catch {
     return undefined;
   }
-  if (typeof value === "string") return { raw, key: `s${value}` };
-  if (typeof value === "number") return { raw, key: `n${value}` };
+  if (typeof value === "string" || typeof value === "number") return { raw, key: idKey(value) };
   if (value === null) return NULL_ID;
   return undefined;
 }

@@ -145,8 +145,10 @@ export async function preparePeer(name: PeerName): Promise<Peer> {
 const inCI = (): boolean => process.env.CI === "true";
 
 /** node:test options for a test that needs `peer`: skipped with what is missing, never under CI. */
-export function needs(peer: Peer): { skip?: string } {
-  return peer.missing !== undefined && !inCI() ? { skip: peer.missing } : {};
+export function needs(peer: Peer): { skip?: string; concurrency: number } {
+  // Each test starts its own processes, so a few at once overlap the peers' start-up (the
+  // Python SDK takes about a second to import) without sharing anything.
+  return peer.missing !== undefined && !inCI() ? { skip: peer.missing, concurrency: 3 } : { concurrency: 3 };
 }
 
 /** The peer's command line; throws what is missing, so under CI=true a missing peer fails. */

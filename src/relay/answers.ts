@@ -1,0 +1,130 @@
+// The server's answers. Each is matched to the request in flight it answers, exactly by id:
+// one that answers nothing the server was sent (a call mcpgate denied, one still held for a
+// human, a second answer) is dropped. A list a client could take for a tools/list's answer
+// loses hidden tools. A forwarded call's answer completes its audit record.
+import type { CallAudit } from "../audit/call-event.ts";
+import type { CompiledPolicy } from "../policy/compile.ts";
+import { member, parseId, type Id } from "../wire/message.ts";
+import { errorReply, INTERNAL_ERROR } from "../wire/reply.ts";
+import { scanJson, type Span } from "../wire/scan.ts";
+import { DROP, type ElementAnswer } from "./batch.ts";
+import type { InFlight, Pending } from "./in-flight.ts";
+import type { Logger } from "./log.ts";
+import { withoutHiddenTools } from "./rewrite.ts";
+
+export interface AnswersOptions {
+  policy: CompiledPolicy;
+  inFlight: InFlight;
+  audit: CallAudit;
+  log: Logger;
+  /** Sends one of mcpgate's own messages to the client. */
+  send(bytes: Buffer): void;
+  /** A request is settled: its batch's own answers go into `collector`, or out alone. */
+  settle(pending: Pending, collector?: Buffer[]): void;
+}
+
+const ISERROR = Buffer.from('"isError"');
+
+export interface Response {
+  id: Id;
+  isError: boolean;
+  members: Span[];
+}
+
+export class Answers {
+  readonly #options: AnswersOptions;
+
+  constructor(options: AnswersOptions) {
+    this.#options = options;
+  }
+
+  /**
+   * Settles the request a response answers. Returns replacement text if it was rewritten,
+   * DROP when it answers no request the server was sent, else undefined (forward it as is).
+   */
+  response(buf: Buffer, { id, isError, members }: Response, collector?: Buffer[]): ElementAnswer {
+    const { inFlight, audit } = this.#options;
+    const pending = inFlight.get(id.key);
+    if (pending === undefined || pending.approval !== undefined) {
+      const cancelled = pending === undefined ? inFlight.takeCancelled(id.key) : undefined;
+      if (cancelled === undefined) {
+        this.#dropped(id.raw);
+        return DROP;
+      }
+      return isError ? undefined : this.#filterTools(buf, id, members, cancelled);
+    }
+    inFlight.close(pending);
+    const rewritten = isError ? undefined : this.#filterTools(buf, id, members, pending.method);
+    if (pending.call !== undefined && audit.enabled) audit.forwarded(pending.call, pending.started, { is_error: isError || resultIsError(buf, members) });
+    this.#options.settle(pending, collector);
+    return rewritten;
+  }
+
+  /** The request in flight a streamed response with this id answers, if the server was sent it. */
+  answering(rawId: string): Pending | undefined {
+    const id = parseId(rawId);
+    const pending = id === undefined ? undefined : this.#options.inFlight.get(id.key);
+    if (pending === undefined || pending.approval !== undefined) {
+      this.#dropped(rawId);
+      return undefined;
+    }
+    return pending;
+  }
+
+  /** A streamed answer arrived whole. */
+  streamed(pending: Pending, isError: boolean): void {
+    const { inFlight, audit } = this.#options;
+    if (!inFlight.isOpen(pending)) return;
+    inFlight.close(pending);
+    if (pending.call !== undefined && audit.enabled) audit.forwarded(pending.call, pending.started, { is_error: isError });
+    this.#options.settle(pending);
+  }
+
+  /** Answers a forwarded request with an error of ours: the server's answer will not reach the client. */
+  fail(pending: Pending, code: number, message: string): void {
+    const { inFlight, audit } = this.#options;
+    if (!inFlight.isOpen(pending)) return;
+    inFlight.close(pending);
+    this.#options.send(errorReply(pending.id, code, message));
+    if (pending.call !== undefined) audit.forwarded(pending.call, pending.started, { is_error: true, error: message });
+    this.#options.settle(pending);
+  }
+
+  /** Whether a line starting now may need hidden tools removed: a tools/list is in flight and tools are hidden. */
+  listInFlight(): boolean {
+    if (!this.#options.policy.hides) return false;
+    for (const pending of this.#options.inFlight.values()) if (pending.method === "tools/list" && pending.approval === undefined) return true;
+    return false;
+  }
+
+  #dropped(rawId: string): void {
+    this.#options.log.warn(`server answered id ${rawId.slice(0, 100)}, which it was not sent or which was answered already; dropped`);
+  }
+
+  /**
+   * A result without hidden tools: for a tools/list, and for any answer a client could take for
+   * a pending tools/list's — one whose id is that list's retyped (the SDK matches "1" to 1).
+   * Returns replacement text, or undefined when nothing changes.
+   */
+  #filterTools(buf: Buffer, id: Id, members: Span[], method: string): string | undefined {
+    const { policy, inFlight, log } = this.#options;
+    if (!policy.hides || (method !== "tools/list" && !inFlight.listUnder(id))) return undefined;
+    try {
+      return withoutHiddenTools(buf, members, policy.hiddenBy);
+    } catch {
+      log.warn("server's tools/list result could not be decoded; answered with an error so no hidden tool leaks");
+      return errorReply(id, INTERNAL_ERROR, "mcpgate: the server's tools/list result could not be decoded").toString("utf8").trimEnd();
+    }
+  }
+}
+
+/** Whether a response's result says `"isError": true`. */
+function resultIsError(buf: Buffer, members: Span[]): boolean {
+  const span = member(members, "result");
+  // Most results never mention isError; only those that do are scanned for it.
+  if (span === undefined || buf.indexOf(ISERROR, span.start) === -1) return false;
+  const result = scanJson(buf, {}, span.start, span.end);
+  if (!result.ok || result.type !== "object") return false;
+  const flag = member(result.members, "isError");
+  return flag !== undefined && buf.toString("utf8", flag.start, flag.end) === "true";
+}

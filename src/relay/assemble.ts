@@ -1,0 +1,98 @@
+// The parts the router dispatches to, made and wired once per session: what goes to the client
+// (outbox), the requests in flight, what the client declared, the audit log's call records,
+// the calls held for a human, tools/call judging, the server's answers, and large streamed lines.
+import type { Approver } from "../approval/answer.ts";
+import { SessionAllowances } from "../approval/allowances.ts";
+import { Approvals } from "../approval/coordinator.ts";
+import { CallAudit } from "../audit/call-event.ts";
+import type { AuditLog } from "../audit/log.ts";
+import type { Counters } from "../limits/counters.ts";
+import type { CompiledPolicy } from "../policy/compile.ts";
+import { SERVER_ERROR } from "../wire/reply.ts";
+import { Answers } from "./answers.ts";
+import { Calls } from "./calls.ts";
+import type { CancelContext } from "./cancellation.ts";
+import { InFlight, type Pending } from "./in-flight.ts";
+import type { Logger } from "./log.ts";
+import { Outbox } from "./outbox.ts";
+import { ServerStream } from "./server-stream.ts";
+import { ClientSession } from "./session.ts";
+
+export interface RouterOptions {
+  policy: CompiledPolicy;
+  counters: Counters;
+  toServer(bytes: Buffer): void;
+  toClient(bytes: Buffer): void;
+  audit: AuditLog;
+  log: Logger;
+  /** Monotonic milliseconds; windows and durations are measured on it. */
+  now(): number;
+  dryRun?: boolean;
+  /** Requests awaiting the server's answer; past this, new ones are refused. */
+  maxPending?: number;
+  /** An approval channel outside the protocol (--approver); preferred over elicitation. */
+  approver?: Approver;
+  /** Runs `fn` after `ms`; returns a function that cancels it. Injected so tests need no clock. */
+  setTimer?(ms: number, fn: () => void): () => void;
+}
+
+export interface Parts {
+  outbox: Outbox;
+  inFlight: InFlight;
+  session: ClientSession;
+  audit: CallAudit;
+  approvals: Approvals;
+  calls: Calls;
+  answers: Answers;
+  stream: ServerStream;
+  cancelContext: CancelContext;
+  /** One request is settled: when its batch has no other left waiting, the batch's own answers go out (into `collector`, if given). */
+  settle(pending: Pending, collector?: Buffer[]): void;
+}
+
+export function assemble(options: RouterOptions): Parts {
+  const { policy, log } = options;
+  const outbox = new Outbox(options.toClient);
+  const inFlight = new InFlight(options.maxPending);
+  const session = new ClientSession();
+  const send = (bytes: Buffer): void => outbox.send(bytes);
+  const settle = (pending: Pending, collector?: Buffer[]): void => {
+    const flushed = pending.batch?.settle(collector);
+    if (flushed !== undefined) outbox.send(flushed);
+  };
+  const audit = new CallAudit({ audit: options.audit, includeArgs: () => policy.includeArgs, client: () => session.info, now: options.now, warn: log.warn });
+  const approvals: Approvals = new Approvals({
+    ...(options.approver === undefined ? {} : { approver: options.approver }),
+    ...(options.setTimer === undefined ? {} : { setTimer: options.setTimer }),
+    send,
+    log,
+    settings: () => policy.approval,
+    answered: (held, answer) => calls.answered(held, answer),
+  });
+  const calls = new Calls({
+    policy,
+    counters: options.counters,
+    now: options.now,
+    dryRun: options.dryRun ?? false,
+    log,
+    audit,
+    session,
+    approverSet: options.approver !== undefined,
+    inFlight,
+    approvals,
+    allowances: new SessionAllowances(),
+    toServer: options.toServer,
+    send,
+    settle,
+  });
+  const answers = new Answers({ policy, inFlight, audit, log, send, settle });
+  const stream = new ServerStream({
+    log,
+    outbox,
+    mayNeedFiltering: () => answers.listInFlight(),
+    answering: (raw) => answers.answering(raw),
+    answered: (pending, isError) => answers.streamed(pending, isError),
+    failed: (pending, message) => answers.fail(pending, SERVER_ERROR, message),
+  });
+  return { outbox, inFlight, session, audit, approvals, calls, answers, stream, cancelContext: { inFlight, approvals, audit, settle }, settle };
+}

@@ -1,0 +1,92 @@
+// JSON-RPC batches in both directions. A client batch is judged element by element: what is
+// allowed goes to the server as one batch, and mcpgate's own answers (denials, errors) wait to
+// be merged into the server's batch response, so the client gets one response per request. A
+// server batch is settled element by element, each answer kept or dropped on its own.
+import { batchReply } from "../wire/reply.ts";
+import { classifyElement, type Message } from "../wire/message.ts";
+import type { Span } from "../wire/scan.ts";
+
+/** mcpgate's own answers to some requests of a client batch, sent with the server's answers to the rest. */
+export class BatchReplies {
+  replies: Buffer[] = [];
+  /** Requests of the batch still waiting: for the server, or for a human. */
+  awaiting = 0;
+
+  /**
+   * One request of the batch is settled. When none is left waiting, the batch's own answers go
+   * out: into `collector` (a server batch response being assembled), or returned to send alone.
+   */
+  settle(collector: Buffer[] | undefined): Buffer | undefined {
+    if (--this.awaiting > 0) return undefined;
+    if (collector !== undefined) {
+      collector.push(...this.replies);
+      this.replies = [];
+      return undefined;
+    }
+    return this.flush();
+  }
+
+  /** The batch's own answers as one batch response, once; undefined when there are none. */
+  flush(): Buffer | undefined {
+    if (this.replies.length === 0) return undefined;
+    const reply = batchReply(this.replies);
+    this.replies = [];
+    return reply;
+  }
+}
+
+/** What handling one message of a client batch came to: forward it, it waits for a human, our reply, or nothing. */
+export type ElementOutcome = "forward" | "held" | Buffer | undefined;
+
+/**
+ * Splits a client batch: each element goes to `handle`. Returns the bytes for the server (the
+ * line itself when every element passes, else a batch of those that do; none if none does).
+ */
+export function splitClientBatch(line: Buffer, elements: Span[], batch: BatchReplies, handle: (element: Buffer, message: Message) => ElementOutcome): Buffer | undefined {
+  const kept: Span[] = [];
+  for (const span of elements) {
+    const element = line.subarray(span.start, span.end);
+    const message = classifyElement(element);
+    const outcome = handle(element, message);
+    if (outcome === "forward") {
+      kept.push(span);
+      if (message.kind === "request") batch.awaiting++;
+    } else if (outcome === "held") {
+      // Answered later: by our denial, or by the server once a human approves.
+      batch.awaiting++;
+    } else if (outcome !== undefined) {
+      batch.replies.push(outcome);
+    }
+  }
+  if (kept.length === elements.length) return line;
+  if (kept.length === 0) return undefined;
+  return Buffer.from(`[${kept.map((span) => line.toString("utf8", span.start, span.end)).join(",")}]\n`);
+}
+
+/** A server batch element's fate: kept as is (undefined), rewritten (text), or dropped. */
+export const DROP = Symbol("drop");
+export type ElementAnswer = string | undefined | typeof DROP;
+
+/**
+ * Settles a server batch element by element; `own` collects mcpgate's answers to client
+ * batches settled by it. Returns the line unchanged when nothing changed, the rebuilt batch, or
+ * undefined when nothing is left to send.
+ */
+export function mergeServerBatch(line: Buffer, elements: Span[], handle: (element: Buffer, message: Message, own: Buffer[]) => ElementAnswer): Buffer | undefined {
+  const own: Buffer[] = [];
+  const parts: string[] = [];
+  let changed = false;
+  for (const span of elements) {
+    const element = line.subarray(span.start, span.end);
+    const text = handle(element, classifyElement(element), own);
+    if (text === DROP) {
+      changed = true;
+      continue;
+    }
+    if (text !== undefined) changed = true;
+    parts.push(text ?? element.toString("utf8"));
+  }
+  if (!changed && own.length === 0) return line;
+  for (const reply of own) parts.push(reply.toString("utf8").trimEnd());
+  return parts.length === 0 ? undefined : Buffer.from(`[${parts.join(",")}]\n`);
+}

@@ -1,0 +1,191 @@
+// A tools/call from decoding to what happens to it: decoded (wire/tools-call.ts), judged by the
+// policy, then forwarded, denied under its id, or held for a human — and, once the human has
+// answered, judged again and forwarded or denied. Every call is recorded in the audit log.
+import type { ApprovalAnswer } from "../approval/answer.ts";
+import type { Approvals, Held, Outcome } from "../approval/coordinator.ts";
+import type { SessionAllowances } from "../approval/allowances.ts";
+import type { CallAudit } from "../audit/call-event.ts";
+import type { Counters } from "../limits/counters.ts";
+import type { CompiledPolicy } from "../policy/compile.ts";
+import { consume, decide, denialResult, denialText, type Decision } from "../policy/decide.ts";
+import type { Id } from "../wire/message.ts";
+import { errorReply, resultReply } from "../wire/reply.ts";
+import type { Span } from "../wire/scan.ts";
+import { decodeToolCall } from "../wire/tools-call.ts";
+import type { BatchReplies, ElementOutcome } from "./batch.ts";
+import type { InFlight, Pending } from "./in-flight.ts";
+import type { Logger } from "./log.ts";
+import type { ClientSession } from "./session.ts";
+
+export interface CallsOptions {
+  policy: CompiledPolicy;
+  counters: Counters;
+  /** Monotonic milliseconds; windows and durations are measured on it. */
+  now(): number;
+  dryRun: boolean;
+  log: Logger;
+  audit: CallAudit;
+  session: ClientSession;
+  /** Whether an approver command (--approver) is set: a channel whatever the client can do. */
+  approverSet: boolean;
+  inFlight: InFlight;
+  approvals: Approvals;
+  allowances: SessionAllowances;
+  toServer(bytes: Buffer): void;
+  /** Sends one of mcpgate's own messages to the client. */
+  send(bytes: Buffer): void;
+  /** A request of a batch is settled: its batch's own answers may go out. */
+  settle(pending: Pending): void;
+}
+
+/** What the scanner found in a message: its top-level members and how many keys it holds. */
+interface Scanned {
+  members: Span[];
+  keys: number;
+}
+
+const NEWLINE = Buffer.from("\n");
+
+/** A private copy of one message as a line, to forward later. */
+function asLine(bytes: Buffer): Buffer {
+  return bytes[bytes.length - 1] === 0x0a ? Buffer.from(bytes) : Buffer.concat([bytes, NEWLINE]);
+}
+
+/** What judging came to: forward it, ask a human, or neither (a reply says why, if it has an id). */
+type Judged =
+  | { action: "forward"; decision?: Decision; field?: Held["field"]; session?: boolean }
+  | { action: "ask"; decision: Decision; args: Record<string, unknown>; field: Held["field"] }
+  | { action: "refuse"; reply?: Buffer };
+
+export class Calls {
+  readonly #options: CallsOptions;
+
+  constructor(options: CallsOptions) {
+    this.#options = options;
+  }
+
+  /** A tools/call request: forwarded (and now in flight), held for a human, or answered here. */
+  request(buf: Buffer, id: Id, scanned: Scanned, batch: BatchReplies | undefined): ElementOutcome {
+    const { inFlight, now } = this.#options;
+    const judged = this.#judge(buf, id, scanned);
+    if (judged.action === "refuse") {
+      inFlight.rememberDenied(id.key);
+      return judged.reply;
+    }
+    const pending = inFlight.open(id, "tools/call", now(), batch);
+    if (judged.action === "ask") {
+      this.#options.approvals.ask(judged.decision, judged.args, asLine(buf), judged.field, pending);
+      return "held";
+    }
+    if (judged.decision !== undefined) {
+      pending.call = { tool: judged.decision.tool, decision: judged.decision, field: judged.field };
+      if (judged.session === true) pending.call.approval = "session";
+    }
+    return "forward";
+  }
+
+  /** A tools/call sent as a notification still runs on the server: judged, dropped if denied. */
+  notification(buf: Buffer, scanned: Scanned): "forward" | undefined {
+    const judged = this.#judge(buf, undefined, scanned);
+    if (judged.action === "ask") {
+      this.#options.approvals.ask(judged.decision, judged.args, asLine(buf), judged.field, undefined);
+      return undefined;
+    }
+    return judged.action === "forward" ? "forward" : undefined;
+  }
+
+  /** A human (or the clock) answered: forward the held call, or deny it with the reason. */
+  answered(held: Held, answer: ApprovalAnswer): void {
+    const { pending, request, bytes } = held;
+    const { policy, counters, now, log } = this.#options;
+    const at = now();
+    if (!answer.approved) {
+      const decision: Decision = { ...held.decision, effect: "deny", counters: [], reason: `${held.decision.reason}; ${answer.reason}` };
+      delete decision.amounts;
+      this.#denyHeld(held, decision, answer.outcome);
+      return;
+    }
+    // Limits are checked again and consumed now: other calls may have used them meanwhile.
+    const decision = decide(policy, counters, { name: request.tool, args: request.args }, at, undefined, true);
+    if (decision.effect !== "allow") {
+      this.#denyHeld(held, decision, "accepted");
+      return;
+    }
+    consume(decision, counters, at);
+    if (answer.session === true) this.#options.allowances.add(request.tool, bytes);
+    const approved: Decision = { ...decision, rule: held.decision.rule, reason: `approved by a human (${held.decision.reason})` };
+    log.warn(`a human approved ${request.tool} [${held.decision.rule}]${answer.session === true ? ", and identical calls for the rest of this session" : ""}`);
+    if (pending !== undefined) {
+      pending.approval = undefined;
+      pending.started = at;
+      pending.call = { tool: request.tool, decision: approved, field: held.field, approval: "accepted" };
+    }
+    this.#options.toServer(bytes);
+  }
+
+  /** Decodes and judges a tools/call; see Judged. */
+  #judge(buf: Buffer, id: Id | undefined, { members, keys }: Scanned): Judged {
+    const decoded = decodeToolCall(buf, members, keys);
+    if (!decoded.ok) return this.#refuse(id, decoded.code, decoded.message);
+    const { name, args } = decoded;
+    const { policy, counters, now, dryRun, log, audit, session, approverSet, allowances } = this.#options;
+    const field = audit.field(buf, args);
+    const at = now();
+    let decision = decide(policy, counters, { name, args }, at);
+    let allowedForSession = false;
+    if (decision.effect === "approve") {
+      if (allowances.has(name, buf)) {
+        decision = { ...decision, effect: "allow", reason: `allowed by a human for the rest of this session (${decision.rule})` };
+        allowedForSession = true;
+      } else if (!approverSet && !session.elicitForm) {
+        decision = {
+          ...decision,
+          effect: "deny",
+          counters: [],
+          reason: `${decision.reason}: a human's approval is required, and no approval channel exists (the client does not support elicitation and no --approver is set)`,
+        };
+      } else if (dryRun) {
+        log.warn(`dry run: would ask a human about ${name} [${decision.rule}]; forwarding`);
+        audit.wouldHave("approve", decision, field);
+        return { action: "forward" };
+      } else {
+        return { action: "ask", decision, args, field };
+      }
+    }
+    if (decision.effect === "allow") {
+      consume(decision, counters, at);
+      if (log.verbose) log.info(`allow ${name} (${decision.rule})`);
+      return { action: "forward", decision, field, session: allowedForSession };
+    }
+    if (dryRun) {
+      log.warn(`dry run: would deny ${denialText(decision)} [${decision.rule}]; forwarding`);
+      audit.wouldHave("deny", decision, field);
+      return { action: "forward" };
+    }
+    log.warn(`${denialText(decision)} [${decision.rule}]`);
+    audit.denied(decision, field);
+    return id === undefined ? { action: "refuse" } : { action: "refuse", reply: resultReply(id, denialResult(decision)) };
+  }
+
+  #refuse(id: Id | undefined, code: number, message: string): Judged {
+    this.#options.log.warn(`refused a tools/call: ${message}`);
+    return id === undefined ? { action: "refuse" } : { action: "refuse", reply: errorReply(id, code, message) };
+  }
+
+  #denyHeld(held: Held, decision: Decision, outcome: Outcome): void {
+    const { log, audit, inFlight } = this.#options;
+    log.warn(`${denialText(decision)} [${decision.rule}]`);
+    audit.denied(decision, held.field, { approval: outcome });
+    const pending = held.pending;
+    if (pending === undefined || !inFlight.isOpen(pending)) return;
+    inFlight.close(pending);
+    inFlight.rememberDenied(pending.id.key);
+    const reply = resultReply(pending.id, denialResult(decision));
+    if (pending.batch === undefined) {
+      this.#options.send(reply);
+      return;
+    }
+    pending.batch.replies.push(reply);
+    this.#options.settle(pending);
+  }
+}

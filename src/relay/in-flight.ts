@@ -1,0 +1,119 @@
+// The client's requests in flight, by id key: what the server was sent (or what waits for a
+// human), so that each answer is matched to its request and every request is answered once.
+// Also the bounded memories that answers and cancellations are checked against: ids of calls
+// mcpgate denied, and requests the client cancelled after they were sent.
+import type { Held } from "../approval/coordinator.ts";
+import type { CallRecord } from "../audit/call-event.ts";
+import { idKey, type Id } from "../wire/message.ts";
+import { errorReply, INVALID_REQUEST, SERVER_ERROR } from "../wire/reply.ts";
+import type { BatchReplies } from "./batch.ts";
+
+export interface Pending {
+  id: Id;
+  method: string;
+  started: number;
+  /** The call forwarded under this id, as the audit log records it when its answer comes. */
+  call?: CallRecord;
+  batch?: BatchReplies;
+  /** Set while the call waits for a human; the server has not seen it. */
+  approval?: Held;
+}
+
+const DEFAULT_MAX_PENDING = 65_536;
+/** How many denied ids and cancelled requests are remembered; past this, the oldest go. */
+const MEMORY = 1_024;
+
+export class InFlight {
+  readonly #pending = new Map<string, Pending>();
+  /** Ids of calls mcpgate denied, so a later notifications/cancelled for them is not forwarded. */
+  readonly #denied = new Set<string>();
+  /** Requests the server was sent and the client then cancelled, with their methods: a late answer still passes. */
+  readonly #cancelled = new Map<string, string>();
+  readonly #max: number;
+
+  constructor(max = DEFAULT_MAX_PENDING) {
+    this.#max = max;
+  }
+
+  get size(): number {
+    return this.#pending.size;
+  }
+
+  get(key: string): Pending | undefined {
+    return this.#pending.get(key);
+  }
+
+  values(): IterableIterator<Pending> {
+    return this.#pending.values();
+  }
+
+  /** The error a new request with `id` gets instead of being sent: its id is in use, or the table is full. */
+  refusal(id: Id): Buffer | undefined {
+    if (this.#pending.has(id.key)) return errorReply(id, INVALID_REQUEST, `Invalid Request: id ${id.raw} is already in use by a request in flight`);
+    if (this.#pending.size >= this.#max) return errorReply(id, SERVER_ERROR, `mcpgate: too many requests in flight (${this.#max})`);
+    return undefined;
+  }
+
+  open(id: Id, method: string, started: number, batch: BatchReplies | undefined): Pending {
+    const pending: Pending = { id, method, started };
+    if (batch !== undefined) pending.batch = batch;
+    this.#pending.set(id.key, pending);
+    return pending;
+  }
+
+  /** Whether `pending` is still the request in flight under its id. */
+  isOpen(pending: Pending): boolean {
+    return this.#pending.get(pending.id.key) === pending;
+  }
+
+  close(pending: Pending): void {
+    if (this.isOpen(pending)) this.#pending.delete(pending.id.key);
+  }
+
+  /** Every request in flight, removed: the server is gone. */
+  drain(): Pending[] {
+    const all = [...this.#pending.values()];
+    this.#pending.clear();
+    return all;
+  }
+
+  rememberDenied(key: string): void {
+    remember(this.#denied, key);
+  }
+
+  wasDenied(key: string): boolean {
+    return this.#denied.has(key);
+  }
+
+  /** The client cancelled `pending` after it was sent: the server may still answer it, once. */
+  rememberCancelled(pending: Pending): void {
+    this.#cancelled.set(pending.id.key, pending.method);
+    if (this.#cancelled.size > MEMORY) this.#cancelled.delete(this.#cancelled.keys().next().value as string);
+  }
+
+  /** The method of a request sent and then cancelled under `key`, forgotten as it is returned. */
+  takeCancelled(key: string): string | undefined {
+    const method = this.#cancelled.get(key);
+    if (method !== undefined) this.#cancelled.delete(key);
+    return method;
+  }
+
+  /** Whether a tools/list in flight has an id a client would take `id` for, once numbers and strings are confused. */
+  listUnder(id: Id): boolean {
+    const loose = looseKey(id);
+    for (const pending of this.#pending.values()) if (pending.method === "tools/list" && looseKey(pending.id) === loose) return true;
+    return false;
+  }
+}
+
+function remember(set: Set<string>, key: string): void {
+  set.add(key);
+  if (set.size > MEMORY) set.delete(set.values().next().value as string);
+}
+
+/** An id's key once a string that reads as a number is taken as that number, as JavaScript clients do. */
+function looseKey(id: Id): string {
+  if (!id.key.startsWith("s")) return id.key;
+  const number = Number(id.key.slice(1));
+  return Number.isFinite(number) ? idKey(number) : id.key;
+}

@@ -1,0 +1,122 @@
+// A large server line, forwarded as it arrives instead of held whole. Once a line passes the
+// streaming threshold it streams if what came so far is well-formed JSON whose first key is a
+// JSON-RPC one, and it cannot be a list that needs hidden tools removed. An incremental checker
+// (wire/stream.ts) follows it in constant memory. A response is checked against the requests in
+// flight as soon as its id has arrived (the TypeScript SDK writes the id last); checked before
+// each chunk is sent, a line found to answer nothing the server was sent never arrives whole.
+import type { Pending } from "./in-flight.ts";
+import type { Logger } from "./log.ts";
+import type { Outbox } from "./outbox.ts";
+import { JsonStream } from "../wire/stream.ts";
+
+export interface StreamHost {
+  log: Logger;
+  outbox: Outbox;
+  /** Whether a line starting now may need hidden tools removed, and so must be held whole. */
+  mayNeedFiltering(): boolean;
+  /** The request in flight a response with this id (raw JSON text) answers; undefined (and a warning) if none. */
+  answering(rawId: string): Pending | undefined;
+  /** The streamed answer to `pending` arrived whole. */
+  answered(pending: Pending, isError: boolean): void;
+  /** The streamed answer to `pending` was cut off as malformed: answer it now. */
+  failed(pending: Pending, message: string): void;
+}
+
+const NEWLINE = Buffer.from("\n");
+const ENVELOPE_KEYS = new Set(["jsonrpc", "id", "method", "params", "result", "error"]);
+
+export class ServerStream {
+  readonly #host: StreamHost;
+  #stream: JsonStream | undefined;
+  /** The request the streamed line answers, once its id has named one. */
+  #for: Pending | undefined;
+  /** The line was ended early (cut or malformed): the rest of it is not forwarded. */
+  #ended = false;
+
+  constructor(host: StreamHost) {
+    this.#host = host;
+  }
+
+  /** The line has passed the threshold with `head` so far: returns whether it streams. */
+  start(head: Buffer[]): boolean {
+    const stream = new JsonStream();
+    for (const bytes of head) if (!stream.push(bytes)) return false;
+    if (!stream.topIsObject || !ENVELOPE_KEYS.has(stream.keys[0] ?? "")) return false;
+    if (this.#host.mayNeedFiltering()) return false;
+    this.#for = undefined;
+    this.#ended = false;
+    // An answer to an id the server was never sent is not streamed at all.
+    if (this.#answers(stream) === false) return false;
+    this.#stream = stream;
+    this.#host.outbox.streaming = true;
+    for (const bytes of head) this.#host.outbox.stream(bytes);
+    return true;
+  }
+
+  more(bytes: Buffer): void {
+    const stream = this.#stream!;
+    if (this.#ended) return;
+    if (!stream.push(bytes)) this.#broken(stream);
+    else if (this.#answers(stream) === false) this.#end();
+    else this.#host.outbox.stream(bytes);
+  }
+
+  /** The line ended (`tail` holds its last bytes and newline) or the input did. */
+  done(tail: Buffer | undefined): void {
+    const stream = this.#stream!;
+    if (!this.#ended) {
+      if (tail === undefined || !stream.push(tail) || !stream.end()) {
+        if (tail === undefined) stream.end();
+        this.#broken(stream);
+      } else if (this.#answers(stream) === false) {
+        this.#end();
+      } else {
+        this.#host.outbox.stream(tail);
+        if (this.#for !== undefined) this.#host.answered(this.#for, !stream.keys.includes("result") || stream.resultIsError);
+      }
+    }
+    this.#stream = undefined;
+    this.#for = undefined;
+    this.#host.outbox.streaming = false;
+  }
+
+  /**
+   * Whether the line, as far as it has come, is a response to a request the server was sent:
+   * true once its id names one (remembered), false when it names none (or it ended without a
+   * usable id, or as no JSON-RPC message), undefined while that cannot be told yet (or it is a
+   * request of the server's own).
+   */
+  #answers(stream: JsonStream): boolean | undefined {
+    if (this.#for !== undefined) return true;
+    const { keys } = stream;
+    if (keys.includes("method")) return undefined;
+    const raw = stream.values.get("id");
+    if (raw === undefined || !(keys.includes("result") || keys.includes("error"))) {
+      if (!stream.done) return undefined;
+      this.#host.log.warn("server sent a large JSON line that is not a JSON-RPC message (or whose id is too long); it was cut off");
+      return false;
+    }
+    this.#for = this.#host.answering(raw);
+    return this.#for !== undefined;
+  }
+
+  /** Ends a line partly sent so that the client discards it: a newline inside an open object. */
+  #end(): void {
+    this.#ended = true;
+    this.#host.outbox.stream(NEWLINE);
+    // The client's line is over: what waited for it may go now.
+    this.#host.outbox.streaming = false;
+  }
+
+  /**
+   * The line proved not to be JSON after part of it was sent. It is cut off where it stands, so
+   * the client discards one malformed line and the stream stays framed; the request it
+   * answered (when its id came before the fault) gets an error at once.
+   */
+  #broken(stream: JsonStream): void {
+    this.#host.log.warn(`server sent a large line that turned out not to be JSON (${stream.error} at byte ${stream.at}) after its start was forwarded; the line was cut off there`);
+    this.#end();
+    const pending = this.#for;
+    if (pending !== undefined) this.#host.failed(pending, `mcpgate: the server's answer was malformed (${stream.error} at byte ${stream.at}) and was cut off`);
+  }
+}

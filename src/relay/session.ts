@@ -1,0 +1,35 @@
+// What the client declared about itself: its name and version (for the audit log) and whether
+// it can show a form-mode elicitation (an approval channel). Today it says so once, at
+// initialize; in protocol 2026-07-28 each request will say it in its _meta.
+import { canElicitForm } from "../approval/elicitation.ts";
+import { decodeSpan, member } from "../wire/message.ts";
+import type { Span } from "../wire/scan.ts";
+
+export interface ClientInfo {
+  name?: string;
+  version?: string;
+}
+
+export class ClientSession {
+  info: ClientInfo = {};
+  /** Whether the client declared it can show form-mode elicitation. */
+  elicitForm = false;
+
+  /** Reads an initialize request's params; a malformed one changes nothing (the server answers it). */
+  initialize(buf: Buffer, members: Span[]): void {
+    const span = member(members, "params");
+    if (span === undefined) return;
+    let params: { clientInfo?: { name?: unknown; version?: unknown }; capabilities?: unknown } | null;
+    try {
+      params = decodeSpan(buf, span) as typeof params;
+    } catch {
+      return;
+    }
+    this.elicitForm = canElicitForm(params?.capabilities);
+    const info = params?.clientInfo;
+    this.info = {
+      ...(typeof info?.name === "string" ? { name: info.name } : {}),
+      ...(typeof info?.version === "string" ? { version: info.version } : {}),
+    };
+  }
+}
