@@ -55,10 +55,14 @@ export async function wrap(server: string[], options: WrapOptions, version: stri
   // Start-up is done: from here on, what runs is the relay, message after message. Not before
   // this tick ends, though: on Node 20, bin/mcpgate.js then saves V8's code cache, and a cache
   // made under other flags than the defaults would be rejected at every start.
-  setImmediate(() => {
-    optimizeSooner();
-    yieldHelperThreads();
-  });
+  // MCPGATE_NO_TUNING=1 leaves V8 and the threads as Node set them (to compare, or to rule them out).
+  const tuning = process.env.MCPGATE_NO_TUNING;
+  if (tuning === undefined || tuning === "" || tuning === "0") {
+    setImmediate(() => {
+      optimizeSooner();
+      yieldHelperThreads();
+    });
+  }
 
   const gateway = startGateway({
     command,
