@@ -1,5 +1,5 @@
 // Bundles the CLI into one CommonJS file: one module to load at start-up instead of hundreds,
-// in the format V8's code cache can be kept for on every Node version (see bin/mcpgate.js).
+// which Node's compile cache keeps compiled between runs (see bin/mcpgate.js).
 import { readFileSync, rmSync } from "node:fs";
 import { build } from "esbuild";
 

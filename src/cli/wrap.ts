@@ -3,8 +3,6 @@ import { randomUUID } from "node:crypto";
 import { defaultAuditPath, noAudit, openAuditLog, type AuditLog } from "../audit/log.ts";
 import { commandApprover } from "../approval/approver.ts";
 import { startGateway } from "../relay/gateway.ts";
-import { yieldHelperThreads } from "../relay/threads.ts";
-import { optimizeSooner } from "../relay/tiering.ts";
 import { onInternalError } from "./internal-error.ts";
 import { EXIT_INVALID, EXIT_USAGE } from "./exit-codes.ts";
 import { printError, stderrLogger } from "./log.ts";
@@ -52,14 +50,6 @@ export async function wrap(server: string[], options: WrapOptions, version: stri
   if (options.audit !== false) audit = openAuditLog(options.audit ?? defaultAuditPath(), session, log.warn);
   audit.write({ event: "start", version, policy: policyPath, server: server, dry_run: options.dryRun === true });
   log.info(`session ${session}: policy ${policyPath}${audit.path ? `, audit ${audit.path}` : ""}`);
-  // Start-up is done: from here on, what runs is the relay, message after message. Not before
-  // this tick ends, though: on Node 20, bin/mcpgate.js then saves V8's code cache, and a cache
-  // made under other flags than the defaults would be rejected at every start.
-  setImmediate(() => {
-    optimizeSooner();
-    yieldHelperThreads();
-  });
-
   const gateway = startGateway({
     command,
     args,

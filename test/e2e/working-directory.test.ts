@@ -1,6 +1,6 @@
 // mcpgate writes nothing into the working directory (SPEC §7): an empty or relative XDG_*
-// variable counts as unset, so neither the code cache (bin/mcpgate.js, Node 20) nor the default
-// audit log can land in the directory the client started it in.
+// variable counts as unset, so the default audit log cannot land in the directory the client
+// started it in.
 import assert from "node:assert/strict";
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
