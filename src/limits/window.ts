@@ -1,7 +1,8 @@
 // An exact sliding-window log for one counter: the times (and amounts) of the calls it counted,
 // oldest first. "At most max in any span of window ending now" is answered from the log itself,
-// with no bucketing error. Memory is bounded: entries older than the longest window using the
-// counter are pruned, and at most `capacity` entries are kept (see add()).
+// with no bucketing error. check() only reads: entries older than the window are simply not
+// counted. Memory is bounded by add(), the one writer: it prunes entries older than the longest
+// window using the counter, and keeps at most `capacity` entries.
 //
 // The log is a ring of Float64Arrays, grown by doubling up to `capacity`: adding and pruning
 // move no entries, and the numbers live outside the JavaScript heap, so a busy counter with a
@@ -40,9 +41,11 @@ export class SlidingLog {
     return this.#count;
   }
 
-  /** Would `amount` more stay within `max` for the window of `windowMs` ending at `now`? */
+  /**
+   * Would `amount` more stay within `max` for the window of `windowMs` ending at `now`? Reads
+   * only: asking never changes this or any later answer.
+   */
   check(now: number, windowMs: number, max: number, amount = 1): WindowCheck & { ok: boolean } {
-    this.#prune(now);
     const first = this.#firstAfter(now - windowMs);
     let used = this.#count - first;
     if (this.#amounts !== undefined) {
@@ -61,7 +64,9 @@ export class SlidingLog {
     return { ok: false, used };
   }
 
+  /** Logs `amount` at `now` (times never decrease), first dropping entries no window can see. */
   add(now: number, amount = 1): void {
+    this.#prune(now);
     if (amount <= 0) return;
     if (amount !== 1 && this.#amounts === undefined) this.#amounts = new Float64Array(this.#times.length).fill(1);
     if (this.#count === this.#capacity) {
@@ -124,7 +129,7 @@ export class SlidingLog {
    * few, still in cache, and a log of a busy hour is never probed across its whole length.
    */
   #firstAfter(cutoff: number): number {
-    // After #prune, a window as long as the horizon holds the whole log.
+    // Usually the whole log is in the window: one probe answers.
     if (this.#count === 0 || this.#timeAt(0) > cutoff) return 0;
     let high = this.#count;
     let step = 1;
