@@ -6,24 +6,38 @@
 import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
 import module, { createRequire } from "node:module";
 import { homedir } from "node:os";
-import { dirname, join } from "node:path";
+import { dirname, isAbsolute, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import vm from "node:vm";
 
 const bundle = fileURLToPath(new URL("../dist/mcpgate.cjs", import.meta.url));
 const require = createRequire(bundle);
 
+/** An XDG base directory from the environment; empty or relative means unset, as the XDG spec says. */
+function xdgHome(name) {
+  const value = process.env[name];
+  return value !== undefined && isAbsolute(value) ? value : undefined;
+}
+
+/** The cache directory, or undefined when no absolute one can be named (never the working directory). */
 function cacheDirectory() {
   const home = homedir();
-  if (process.platform === "win32") return join(process.env.LOCALAPPDATA ?? join(home, "AppData", "Local"), "mcpgate", "Cache");
-  if (process.platform === "darwin") return join(home, "Library", "Caches", "mcpgate");
-  return join(process.env.XDG_CACHE_HOME ?? join(home, ".cache"), "mcpgate");
+  let dir;
+  if (process.platform === "win32") dir = join(process.env.LOCALAPPDATA || join(home, "AppData", "Local"), "mcpgate", "Cache");
+  else if (process.platform === "darwin") dir = join(home, "Library", "Caches", "mcpgate");
+  else dir = join(xdgHome("XDG_CACHE_HOME") ?? join(home, ".cache"), "mcpgate");
+  return isAbsolute(dir) ? dir : undefined;
 }
 
 function runCached() {
+  const directory = cacheDirectory();
+  if (directory === undefined) {
+    require(bundle);
+    return;
+  }
   const source = readFileSync(bundle, "utf8");
   const { size, mtimeMs } = statSync(bundle);
-  const cacheFile = join(cacheDirectory(), `code-${process.version}-${process.arch}-${size}-${Math.trunc(mtimeMs)}.bin`);
+  const cacheFile = join(directory, `code-${process.version}-${process.arch}-${size}-${Math.trunc(mtimeMs)}.bin`);
   let cachedData;
   try {
     cachedData = readFileSync(cacheFile);

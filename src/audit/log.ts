@@ -4,7 +4,7 @@
 // are dropped and counted.
 import { createWriteStream, mkdirSync, type WriteStream } from "node:fs";
 import { homedir } from "node:os";
-import { dirname, join } from "node:path";
+import { dirname, isAbsolute, join } from "node:path";
 import envPaths from "env-paths";
 
 export type AuditEventName = "start" | "call" | "stop" | "reload" | "error";
@@ -24,9 +24,17 @@ export interface AuditLog {
 
 const MAX_BACKLOG = 8 * 1024 * 1024;
 
+/** An XDG base directory from `env`; empty or relative means unset, as the XDG spec says. */
+export function xdgHome(name: string, env: NodeJS.ProcessEnv = process.env): string | undefined {
+  const value = env[name];
+  return value !== undefined && isAbsolute(value) ? value : undefined;
+}
+
 /** $XDG_STATE_HOME/mcpgate/audit.jsonl on Linux, ~/Library/Logs/mcpgate on macOS, %LOCALAPPDATA%\mcpgate\Log on Windows. */
-export function defaultAuditPath(): string {
+export function defaultAuditPath(env: NodeJS.ProcessEnv = process.env): string {
   try {
+    // env-paths takes XDG_STATE_HOME as it finds it: a relative one would put the log in the working directory.
+    if (process.platform !== "darwin" && process.platform !== "win32") return join(xdgHome("XDG_STATE_HOME", env) ?? join(homedir(), ".local", "state"), "mcpgate", "audit.jsonl");
     return join(envPaths("mcpgate", { suffix: "" }).log, "audit.jsonl");
   } catch {
     return join(homedir(), ".mcpgate", "audit.jsonl");

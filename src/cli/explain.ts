@@ -1,16 +1,23 @@
 // `mcpgate explain --policy FILE TOOL [JSON_ARGS]`: the decision for one call and every check
 // behind it, without starting a server. Limits are judged as for the first call of a session.
+// The exit code is the decision (0 allow, 1 deny, 3 approve), so scripts can gate on it.
 import { Chalk, supportsColor } from "chalk";
 import { Counters } from "../limits/counters.ts";
 import { decide, type Check } from "../policy/decide.ts";
+import { EXIT_APPROVE, EXIT_DENY, EXIT_INVALID, EXIT_OK, EXIT_USAGE } from "./exit-codes.ts";
 import { printError } from "./log.ts";
 import { loadOrReport, NO_POLICY_HELP, resolvePolicyPath } from "./policy.ts";
+
+/** The exit code of a decision: 0 allow, 1 deny, 3 approve. */
+export function decisionExitCode(effect: "allow" | "deny" | "approve"): number {
+  return effect === "allow" ? EXIT_OK : effect === "deny" ? EXIT_DENY : EXIT_APPROVE;
+}
 
 export function explain(tool: string, json: string | undefined, options: { policy?: string; json?: boolean }): number {
   const path = resolvePolicyPath(options.policy);
   if (path === undefined) {
     printError(NO_POLICY_HELP);
-    return 2;
+    return EXIT_USAGE;
   }
   let args: unknown = {};
   if (json !== undefined) {
@@ -18,22 +25,22 @@ export function explain(tool: string, json: string | undefined, options: { polic
       args = JSON.parse(json);
     } catch (error) {
       printError(`JSON_ARGS must be a JSON object, got ${JSON.stringify(json)} (${(error as Error).message})`);
-      return 2;
+      return EXIT_USAGE;
     }
     if (args === null || typeof args !== "object" || Array.isArray(args)) {
       printError(`JSON_ARGS must be a JSON object, got ${JSON.stringify(json)}`);
-      return 2;
+      return EXIT_USAGE;
     }
   }
   const policy = loadOrReport(path);
-  if (policy === undefined) return 1;
+  if (policy === undefined) return EXIT_INVALID;
 
   const checks: Check[] = [];
   const decision = decide(policy, new Counters(policy.counters), { name: tool, args }, 0, checks);
   if (options.json) {
     const { counters: _counters, amounts: _amounts, ...shown } = decision;
     process.stdout.write(`${JSON.stringify({ ...shown, checks }, null, 2)}\n`);
-    return 0;
+    return decisionExitCode(decision.effect);
   }
   // Colours only when stdout is a terminal, as for any report meant for a person.
   const chalk = new Chalk({ level: process.stdout.isTTY ? (supportsColor ? supportsColor.level : 1) : 0 });
@@ -43,5 +50,5 @@ export function explain(tool: string, json: string | undefined, options: { polic
   const verdict = decision.effect === "allow" ? chalk.green.bold("ALLOW") : decision.effect === "deny" ? chalk.red.bold("DENY") : chalk.yellow.bold("APPROVE");
   lines.push(`${verdict} ${decision.rule}: ${decision.reason}`);
   process.stdout.write(`${lines.join("\n")}\n`);
-  return 0;
+  return decisionExitCode(decision.effect);
 }

@@ -1,9 +1,9 @@
 // The executable's entry: run, flush stdout, exit with the code main() chose — or 70 after an
 // internal error, once what was running has stopped (see internal-error.ts).
 import { describeInternalError, stopForInternalError } from "./internal-error.ts";
+import { EXIT_INTERNAL } from "./exit-codes.ts";
 import { main } from "./main.ts";
 
-const EXIT_INTERNAL = 70;
 let failed = false;
 
 function flushThenExit(code: number): void {

@@ -3,9 +3,11 @@
 // talks to us alone, and is stopped as soon as its tools are known.
 import { existsSync, writeFileSync } from "node:fs";
 import { parsePolicy } from "../policy/load.ts";
+import { cannotStartMessage } from "../relay/start-error.ts";
 import { STARTER_LIMIT, starterPolicy, type ListedTool } from "../policy/starter.ts";
 import { describeExit, spawnServer, stopChild } from "../relay/server-process.ts";
 import { LineSplitter } from "../wire/framing.ts";
+import { EXIT_INVALID, EXIT_OK, EXIT_USAGE } from "./exit-codes.ts";
 import { printError, stderrLogger } from "./log.ts";
 
 export interface InitOptions {
@@ -136,7 +138,7 @@ export function listTools(command: string, args: string[], timeoutMs: number, ve
     child.on("error", (error: NodeJS.ErrnoException) => {
       // It never started, so no close follows.
       exited = true;
-      fail(`cannot start the MCP server ${JSON.stringify(command)}: ${error.code === "ENOENT" ? "command not found" : error.message}`);
+      fail(cannotStartMessage(command, error));
     });
     child.on("close", (code, signal) => {
       exited = true;
@@ -150,19 +152,19 @@ export async function init(server: string[], options: InitOptions, version: stri
   const [command, ...args] = server;
   if (command === undefined || command === "") {
     printError("no server command: usage is mcpgate init [-o FILE] -- COMMAND [ARGS...]");
-    return 2;
+    return EXIT_USAGE;
   }
   const output = options.output;
   if (output !== undefined && output !== "-" && existsSync(output) && options.force !== true) {
     printError(`${output} exists; pass --force to overwrite it`);
-    return 1;
+    return EXIT_INVALID;
   }
   let listing: Listing;
   try {
     listing = await listTools(command, args, options.timeout ?? 30_000, version);
   } catch (error) {
     printError(`${(error as Error).message}; no policy written`);
-    return 1;
+    return EXIT_INVALID;
   }
   const starter = starterPolicy(listing.tools, { command: server, ...(listing.server === undefined ? {} : { server: listing.server }), date: new Date() });
   // What the server said went into the text: it must still be a valid policy.
@@ -176,7 +178,7 @@ export async function init(server: string[], options: InitOptions, version: stri
       writeFileSync(output, starter.yaml, { mode: 0o644, flag: options.force === true ? "w" : "wx" });
     } catch (error) {
       printError(`cannot write ${output}: ${(error as Error).message}`);
-      return 1;
+      return EXIT_INVALID;
     }
   }
   const log = stderrLogger(false);
@@ -187,5 +189,5 @@ export async function init(server: string[], options: InitOptions, version: stri
     `mcpgate: wrote a starter policy${where}: ${starter.listed} tool${starter.listed === 1 ? "" : "s"}, ${capped} capped at ${STARTER_LIMIT}, ${starter.readOnly} read-only allowed as they are.\n` +
       (output === undefined || output === "-" ? "" : `  Review it, then run: mcpgate --policy ${output} -- ${server.join(" ")}\n`),
   );
-  return 0;
+  return EXIT_OK;
 }

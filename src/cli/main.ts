@@ -1,9 +1,12 @@
 // Command-line wiring. Everything after the first "--" is the server's argv, untouched by
 // option parsing, so server flags can never be mistaken for ours.
 import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
-import { check } from "./check.ts";
+import { check, type CheckOptions } from "./check.ts";
+import { EXIT_OK, EXIT_USAGE } from "./exit-codes.ts";
 import { explain } from "./explain.ts";
 import { init, type InitOptions } from "./init.ts";
+import { printError } from "./log.ts";
+import { findMistake, mistakeMessage } from "./usage.ts";
 import { wrap, type WrapOptions } from "./wrap.ts";
 
 declare const MCPGATE_VERSION: string;
@@ -25,7 +28,7 @@ export async function main(argv: string[]): Promise<number> {
   const separator = argv.indexOf("--");
   const ours = separator === -1 ? argv : argv.slice(0, separator);
   const server = separator === -1 ? [] : argv.slice(separator + 1);
-  let result: Promise<number> | number = 0;
+  let result: Promise<number> | number = EXIT_OK;
 
   const program = new Command("mcpgate")
     .description("A policy gateway for MCP servers: checks every tools/call against a policy file before the server sees it.")
@@ -44,7 +47,7 @@ export async function main(argv: string[]): Promise<number> {
 Examples:
   mcpgate --policy policy.yaml -- npx -y bash-mcp
   mcpgate init -o policy.yaml -- npx -y bash-mcp
-  mcpgate check policy.yaml
+  mcpgate check policy.yaml other.json
 
 In an MCP client config (Claude Desktop, Cursor, VS Code, Claude Code):
   "command": "npx",
@@ -57,15 +60,16 @@ In an MCP client config (Claude Desktop, Cursor, VS Code, Claude Code):
 
   program
     .command("check")
-    .description("validate a policy file; exit 0 if valid, 1 if not")
-    .argument("[file]", "policy file (default: $MCPGATE_POLICY)")
-    .action((file: string | undefined) => {
-      result = check(file);
+    .description("validate policy files; exit 0 if all are valid, 1 if any is not")
+    .argument("[files...]", "policy files (default: $MCPGATE_POLICY)")
+    .option("--json", "machine-readable output: [{ file, ok, problems, warnings }]")
+    .action((files: string[], options: CheckOptions) => {
+      result = check(files, options);
     });
 
   program
     .command("explain")
-    .description("print the decision for one call and every check behind it, without starting a server")
+    .description("print the decision for one call and every check behind it, without starting a server; exit 0 allow, 1 deny, 3 approve")
     .argument("<tool>", "tool name")
     .argument("[json_args]", "the call's arguments as a JSON object")
     .option("-p, --policy <file>", "policy file (default: $MCPGATE_POLICY)")
@@ -89,11 +93,20 @@ In an MCP client config (Claude Desktop, Cursor, VS Code, Claude Code):
 
   for (const command of program.commands) command.exitOverride();
   program.addOption(new Option("--no-color", "no colours on stderr").hideHelp());
+  program.helpCommand("help [command]", "help for a command");
+
+  const mistake = findMistake(program, argv);
+  if (mistake !== undefined) {
+    const [headline, ...details] = mistakeMessage(program, mistake);
+    printError(headline);
+    for (const line of details) process.stderr.write(`${line}\n`);
+    return EXIT_USAGE;
+  }
 
   try {
     await program.parseAsync(ours, { from: "user" });
   } catch (error) {
-    if (error instanceof CommanderError) return error.exitCode === 0 ? 0 : 2;
+    if (error instanceof CommanderError) return error.exitCode === 0 ? EXIT_OK : EXIT_USAGE;
     throw error;
   }
   return result;

@@ -1,7 +1,10 @@
 // Loading a policy for the CLI: from --policy or MCPGATE_POLICY, with every problem printed.
+import { existsSync } from "node:fs";
+import { resolve } from "node:path";
 import { compilePolicy, type CompiledPolicy } from "../policy/compile.ts";
-import { formatProblem, loadPolicyFile } from "../policy/load.ts";
-import { printError } from "./log.ts";
+import { formatProblem, loadPolicyFile, type Problem } from "../policy/load.ts";
+import { policyWarnings } from "../policy/warnings.ts";
+import { printError, stderrLogger } from "./log.ts";
 
 export const NO_POLICY_HELP =
   "no policy given: pass --policy FILE or set MCPGATE_POLICY.\n" +
@@ -18,11 +21,40 @@ export function resolvePolicyPath(given: string | undefined): string | undefined
   return path === undefined || path === "" ? undefined : path;
 }
 
+/** One policy file, read: compiled if valid, with its problems or its warnings. */
+export interface PolicyReport {
+  file: string;
+  policy: CompiledPolicy | undefined;
+  problems: Problem[];
+  warnings: string[];
+}
+
+export function readPolicy(file: string): PolicyReport {
+  const result = loadPolicyFile(file);
+  if (!result.ok) return { file, policy: undefined, problems: result.problems, warnings: [] };
+  const policy = compilePolicy(result.policy);
+  return { file, policy, problems: [], warnings: policyWarnings(policy) };
+}
+
+/** "no policy file at /abs/p.yaml (working directory /cwd)": where a relative path was looked for. */
+export function missingFileMessage(file: string, cwd = process.cwd()): string {
+  return `no policy file at ${resolve(cwd, file)} (working directory ${cwd})`;
+}
+
+/** Prints a report to stderr: every problem as FILE:LINE:COL: message, then a summary; or the warnings. */
+export function printReport(report: PolicyReport): void {
+  const { file, problems } = report;
+  const warn = stderrLogger(false).warn;
+  for (const warning of report.warnings) warn(`${file}: ${warning}`);
+  if (report.policy !== undefined) return;
+  for (const problem of problems) process.stderr.write(`${formatProblem(file, problem)}\n`);
+  if (!existsSync(file)) printError(missingFileMessage(file));
+  else printError(`${file}: ${problems.length} problem${problems.length === 1 ? "" : "s"}; the policy is not valid`);
+}
+
 /** The compiled policy, or undefined after printing every problem as FILE:LINE:COL: message. */
 export function loadOrReport(file: string): CompiledPolicy | undefined {
-  const result = loadPolicyFile(file);
-  if (result.ok) return compilePolicy(result.policy);
-  for (const problem of result.problems) process.stderr.write(`${formatProblem(file, problem)}\n`);
-  printError(`${file}: ${result.problems.length} problem${result.problems.length === 1 ? "" : "s"}; the policy is not valid`);
-  return undefined;
+  const report = readPolicy(file);
+  printReport(report);
+  return report.policy;
 }

@@ -1,11 +1,12 @@
 // `mcpgate --policy FILE -- COMMAND [ARGS...]`: the main job.
 import { randomUUID } from "node:crypto";
 import { defaultAuditPath, noAudit, openAuditLog, type AuditLog } from "../audit/log.ts";
-import { commandApprover } from "../relay/approval.ts";
+import { commandApprover } from "../approval/approver.ts";
 import { startGateway } from "../relay/gateway.ts";
 import { yieldHelperThreads } from "../relay/threads.ts";
 import { optimizeSooner } from "../relay/tiering.ts";
 import { onInternalError } from "./internal-error.ts";
+import { EXIT_INVALID, EXIT_USAGE } from "./exit-codes.ts";
 import { printError, stderrLogger } from "./log.ts";
 import { loadOrReport, NO_POLICY_HELP, resolvePolicyPath } from "./policy.ts";
 
@@ -20,8 +21,14 @@ export interface WrapOptions {
   approver?: string;
 }
 
-export const EXIT_USAGE = 2;
-export const EXIT_INVALID_POLICY = 1;
+/**
+ * What a gateway started by hand on a terminal says, since it then seems to hang: it waits for
+ * an MCP client's JSON-RPC lines on stdin. Nothing when stdin is not a terminal (a client's pipe).
+ */
+export function terminalNotice(stdinIsTTY: boolean | undefined): string | undefined {
+  if (stdinIsTTY !== true) return undefined;
+  return "waiting for an MCP client on stdin: mcpgate is started by an MCP client (see mcpgate --help); press Ctrl-D or Ctrl-C to stop";
+}
 
 export async function wrap(server: string[], options: WrapOptions, version: string): Promise<number> {
   const policyPath = resolvePolicyPath(options.policy);
@@ -30,7 +37,7 @@ export async function wrap(server: string[], options: WrapOptions, version: stri
     return EXIT_USAGE;
   }
   const policy = loadOrReport(policyPath);
-  if (policy === undefined) return EXIT_INVALID_POLICY;
+  if (policy === undefined) return EXIT_INVALID;
   const [command, ...args] = server;
   if (command === undefined || command === "") {
     printError("no server command: usage is mcpgate --policy FILE -- COMMAND [ARGS...]");
@@ -38,6 +45,8 @@ export async function wrap(server: string[], options: WrapOptions, version: stri
   }
 
   const log = stderrLogger(options.verbose === true);
+  const notice = terminalNotice(process.stdin.isTTY);
+  if (notice !== undefined) process.stderr.write(`mcpgate: ${notice}\n`);
   const session = randomUUID();
   let audit: AuditLog = noAudit;
   if (options.audit !== false) audit = openAuditLog(options.audit ?? defaultAuditPath(), session, log.warn);

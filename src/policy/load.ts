@@ -1,9 +1,12 @@
 // Reads a policy file (YAML or JSON: one parser, so both get positions) and validates it.
 // Every problem is reported, sorted by position, as "FILE:LINE:COL: path: message".
 import { readFileSync } from "node:fs";
+import { extname } from "node:path";
 import { isMap, isScalar, LineCounter, parseDocument, type Document, type Node } from "yaml";
 import { globProblem } from "./glob.ts";
-import { entrySchema, issueMessage, policySchema, describe, type EntryDocument, type LimitObject, type PolicyDocument } from "./schema.ts";
+import { entrySchema, issueMessage, knownKeys, policySchema, describe, type EntryDocument, type LimitObject, type PolicyDocument } from "./schema.ts";
+import { strictJsonProblem } from "./strict-json.ts";
+import { unknownKeyMessage } from "./suggest.ts";
 
 export interface Problem {
   line: number;
@@ -40,6 +43,11 @@ export function loadPolicyFile(file: string): LoadResult {
     const why = code === "ENOENT" ? "no such file" : code === "EISDIR" ? "is a directory" : (error as Error).message;
     return { ok: false, problems: [{ line: 1, col: 1, path: "", message: `cannot read policy: ${why}` }] };
   }
+  // YAML reads JSON too (for positions), but would accept what JSON does not.
+  if (extname(file).toLowerCase() === ".json") {
+    const invalid = strictJsonProblem(source);
+    if (invalid !== undefined) return { ok: false, problems: [{ ...invalid, path: "" }] };
+  }
   return parsePolicy(source);
 }
 
@@ -69,7 +77,7 @@ export function parsePolicy(source: string): LoadResult {
     for (const issue of top.error.issues) {
       const path = issue.path as PathKey[];
       if (issue.code === "unrecognized_keys") {
-        for (const key of issue.keys) report([...path, key], `unknown key "${key}"`, true);
+        for (const key of issue.keys) report([...path, key], unknownKeyMessage(key, knownKeys(path)), true);
       } else {
         report(path, issueMessage(issue));
       }
@@ -93,7 +101,7 @@ export function parsePolicy(source: string): LoadResult {
         for (const issue of entry.error.issues) {
           const path = ["tools", name, ...(issue.path as PathKey[])];
           if (issue.code === "unrecognized_keys") {
-            for (const key of issue.keys) report([...path, key], `unknown key "${key}"`, true);
+            for (const key of issue.keys) report([...path, key], unknownKeyMessage(key, knownKeys(path)), true);
           } else {
             report(path, issueMessage(issue));
           }

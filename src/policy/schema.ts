@@ -48,7 +48,11 @@ export const limitSchema = unknown().transform((value, ctx): LimitObject => {
   }
   const parsed = limitObjectSchema.safeParse(value, { reportInput: true });
   if (parsed.success) return parsed.data;
-  for (const issue of parsed.error.issues) ctx.addIssue({ ...issue, code: "custom", message: issueMessage(issue) });
+  for (const issue of parsed.error.issues) {
+    // Unknown keys stay what they are, so the loader points at each key and can suggest the known one.
+    if (issue.code === "unrecognized_keys") ctx.addIssue({ code: "unrecognized_keys", keys: issue.keys, path: issue.path, input: value as Record<string, unknown> });
+    else ctx.addIssue({ ...issue, code: "custom", message: issueMessage(issue) });
+  }
   return NEVER;
 });
 
@@ -154,4 +158,22 @@ export function issueMessage(issue: Issue): string {
     default:
       return issue.message;
   }
+}
+
+const CONDITION_LISTS = new Set(["require", "deny_if", "approve_if"]);
+
+/** The keys a mapping at `path` may have, for "did you mean"; undefined where keys are free (tool names). */
+export function knownKeys(path: readonly (string | number)[]): readonly string[] | undefined {
+  const [first] = path;
+  const last = path[path.length - 1];
+  if (path.length === 0) return Object.keys(policySchema.shape);
+  if (path.length === 1 && first === "all_tools") return Object.keys(policySchema.shape.all_tools.unwrap().shape);
+  if (path.length === 1 && first === "audit") return Object.keys(policySchema.shape.audit.unwrap().shape);
+  if (path.length === 1 && first === "approval") return Object.keys(policySchema.shape.approval.unwrap().shape);
+  if (path.length === 2 && first === "tools") return Object.keys(entrySchema.shape);
+  if (typeof last !== "number" || path.length < 3) return undefined;
+  const list = path[path.length - 2];
+  if (list === "limits") return Object.keys(limitObjectSchema.shape);
+  if (typeof list === "string" && CONDITION_LISTS.has(list)) return Object.keys(conditionSchema.shape);
+  return undefined;
 }

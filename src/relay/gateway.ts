@@ -10,9 +10,11 @@ import type { CompiledPolicy } from "../policy/compile.ts";
 import { LineSplitter, MAX_CLIENT_LINE_BYTES, MAX_LINE_BYTES } from "../wire/framing.ts";
 import { NULL_ID } from "../wire/message.ts";
 import { errorReply, INVALID_REQUEST } from "../wire/reply.ts";
-import type { Approver } from "./approval.ts";
+import type { Approver } from "../approval/answer.ts";
+import { EXIT_NOT_STARTED } from "../cli/exit-codes.ts";
 import { Router, type Logger } from "./router.ts";
 import { describeExit, spawnServer, stopChild } from "./server-process.ts";
+import { cannotStartMessage } from "./start-error.ts";
 
 // Re-exported: code written before src/relay/server-process.ts existed imports them from here.
 export { describeExit, stopChild };
@@ -40,7 +42,6 @@ export interface Gateway {
   shutdown(why: string): void;
 }
 
-const EXIT_NOT_STARTED = 127;
 /** Server lines longer than this are streamed rather than held whole. */
 const STREAM_AFTER = 1024 * 1024;
 
@@ -135,7 +136,7 @@ export function startGateway(options: GatewayOptions): Gateway {
   try {
     child = spawnServer(options.command, options.args, graceMs, log.warn);
   } catch (error) {
-    log.warn(`cannot start the MCP server ${JSON.stringify(options.command)}: ${(error as Error).message}`);
+    log.warn(cannotStartMessage(options.command, error as Error));
     resolveExit(EXIT_NOT_STARTED);
     return { exited, shutdown() {} };
   }
@@ -229,8 +230,7 @@ export function startGateway(options: GatewayOptions): Gateway {
       log.warn(`MCP server process error: ${error.message}`);
       return;
     }
-    const why = error.code === "ENOENT" ? "command not found" : error.code === "EACCES" ? "permission denied (not executable?)" : error.message;
-    log.warn(`cannot start the MCP server ${JSON.stringify(options.command)}: ${why} (PATH=${process.env.PATH ?? ""})`);
+    log.warn(cannotStartMessage(options.command, error));
     stdin.pause();
     resolveExit(EXIT_NOT_STARTED);
   });

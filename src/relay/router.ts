@@ -14,7 +14,8 @@ import { lineProblem } from "../wire/line-check.ts";
 import { scanJson, type ScanOptions, type Span } from "../wire/scan.ts";
 import { JsonStream } from "../wire/stream.ts";
 import { canonicalArguments, decodeToolCall } from "../wire/tools-call.ts";
-import { canElicitForm, elicitationAnswer, elicitationRequest, PrivateIds, type ApprovalAnswer, type ApprovalRequest, type Approver } from "./approval.ts";
+import type { ApprovalAnswer, ApprovalRequest, Approver } from "../approval/answer.ts";
+import { canElicitForm, elicitationAnswer, elicitationRequest, PrivateIds } from "../approval/elicitation.ts";
 import { withoutHiddenTools } from "./rewrite.ts";
 
 export interface Logger {

@@ -14,6 +14,7 @@
 import { spawn as spawnDirect, type ChildProcess } from "node:child_process";
 import type { Socket } from "node:net";
 import spawn from "cross-spawn";
+import { childEnv } from "./child-env.ts";
 
 const OWN_GROUP = process.platform !== "win32";
 
@@ -40,7 +41,7 @@ const grouped = new WeakSet<ChildProcess>();
  * watchdog that could not start (the server then runs unguarded, as on Windows).
  */
 export function spawnServer(command: string, args: string[], graceMs: number, warn: (message: string) => void): ChildProcess {
-  const child = spawn(command, args, { stdio: ["pipe", "pipe", "inherit"], windowsHide: true, detached: OWN_GROUP });
+  const child = spawn(command, args, { stdio: ["pipe", "pipe", "inherit"], windowsHide: true, detached: OWN_GROUP, env: childEnv() });
   // No pid: the command did not start, and the child's 'error' event says why.
   if (!OWN_GROUP || child.pid === undefined) return child;
   grouped.add(child);

@@ -116,7 +116,7 @@ describe("policy problems stop the gateway before any server starts", () => {
       [
         `${policy}:2:10: default: expected allow|deny, got "maybe"`,
         `${policy}:5:24: tools.run.limits[0].window: expected second|minute|hour|day or a duration like 30s, got "minit"`,
-        `${policy}:6:5: tools.run.actoin: unknown key "actoin"`,
+        `${policy}:6:5: tools.run.actoin: unknown key "actoin" (did you mean "action"?)`,
       ].join("\n"),
     );
     assert.equal(existsSync(path), false);

@@ -96,9 +96,9 @@ export interface RawRun {
 }
 
 /** Runs the built binary with `args`, feeding `input` then closing stdin (unless keepOpen). */
-export function runGateway(args: string[], input: string | Buffer = "", options: { env?: Record<string, string>; until?: (stdout: string) => boolean } = {}): Promise<RawRun> {
+export function runGateway(args: string[], input: string | Buffer = "", options: { env?: Record<string, string>; until?: (stdout: string) => boolean; cwd?: string } = {}): Promise<RawRun> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], { env: { ...process.env, ...options.env }, stdio: ["pipe", "pipe", "pipe"] });
+    const child = spawn(process.execPath, [BIN, ...args], { env: { ...process.env, ...options.env }, stdio: ["pipe", "pipe", "pipe"], ...(options.cwd === undefined ? {} : { cwd: options.cwd }) });
     let stdout = "";
     let stderr = "";
     child.stdout.on("data", (chunk: Buffer) => {

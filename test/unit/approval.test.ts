@@ -1,7 +1,9 @@
 // Approval in the router: elicitation to the client, an approver stub, timers run by hand.
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { canElicitForm, commandApprover, elicitationAnswer, shorten, type ApprovalAnswer, type ApprovalRequest } from "../../src/relay/approval.ts";
+import type { ApprovalAnswer, ApprovalRequest } from "../../src/approval/answer.ts";
+import { commandApprover } from "../../src/approval/approver.ts";
+import { canElicitForm, elicitationAnswer, shorten } from "../../src/approval/elicitation.ts";
 import { type AuditEvent } from "../../src/audit/log.ts";
 import { recordingRouter } from "./harness.ts";
 

@@ -5,7 +5,7 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import fc from "fast-check";
 import type { AuditLog } from "../../src/audit/log.ts";
-import type { ApprovalAnswer } from "../../src/relay/approval.ts";
+import type { ApprovalAnswer } from "../../src/approval/answer.ts";
 import { MAX_CLIENT_DEPTH } from "../../src/relay/router.ts";
 import { recordingRouter } from "./harness.ts";
 
