@@ -1,6 +1,7 @@
 // Turns a validated policy document into plain data and matchers, once, at load. The hot path
-// (decide.ts) touches only this compiled form.
+// (evaluate.ts) touches only this compiled form.
 import type { ValidateFunction } from "ajv";
+import type { Charge } from "./decision.ts";
 import { compileCondition, parsePath, type CompiledCondition, type ConditionDocument } from "./conditions.ts";
 import { parseWindow } from "./duration.ts";
 import { isGlob } from "./glob.ts";
@@ -40,9 +41,13 @@ export interface CompiledEntry {
   checks: CompiledLimit[];
   /** The distinct counters a forwarded call counts on, once each. */
   counters: string[];
+  /** Those counters, each charged 1: a call's charge unless a limit counts an argument (budget). */
+  unitCharge: Charge;
+  /** Whether any of `checks` counts an argument (increment_from), so the charge varies by call. */
+  budget: boolean;
   rules: Rules;
-  /** The arguments' JSON Schema, compiled once. */
-  schema?: ValidateFunction;
+  /** The arguments' JSON Schema, compiled once: why the arguments fail it, or undefined. */
+  schemaProblem?: (args: unknown) => string | undefined;
 }
 
 export interface CounterSpec {
@@ -56,6 +61,8 @@ export interface CompiledPolicy {
   allToolsLimits: CompiledLimit[];
   /** The distinct counters of all_tools' limits (for calls that no entry matches). */
   allToolsCounters: string[];
+  allToolsUnitCharge: Charge;
+  allToolsBudget: boolean;
   allToolsRules: Rules;
   includeArgs: boolean;
   approval: { timeoutMs: number; offerSession: boolean };
@@ -73,6 +80,22 @@ export interface CompiledPolicy {
 const CACHE_LIMIT = 10_000;
 /** Below the 60 s request timeout of common clients, so the agent gets our denial, not theirs. */
 export const DEFAULT_APPROVAL_TIMEOUT_MS = 50_000;
+
+/**
+ * The validator's first error, read at once and returned: ajv keeps `.errors` on the shared
+ * function, which no later reader may rely on.
+ */
+function schemaCheck(validate: ValidateFunction): (args: unknown) => string | undefined {
+  return (args) => {
+    if (validate(args)) return undefined;
+    const error = validate.errors?.[0];
+    if (error === undefined) return "arguments do not match";
+    return `${error.instancePath === "" ? "arguments" : `arguments${error.instancePath}`} ${error.message ?? "do not match"}`;
+  };
+}
+
+const unitCharge = (counters: string[]): Charge => Object.freeze(counters.map((counter) => Object.freeze({ counter, amount: 1 })));
+const hasBudget = (limits: CompiledLimit[]): boolean => limits.some((limit) => limit.incrementFrom !== undefined);
 
 /** The value of the first glob, in file order, that matches a name (see firstMatch). */
 function firstGlob<T>(globs: Array<[pattern: string, value: T]>): (name: string) => T | undefined {
@@ -150,17 +173,21 @@ export function compilePolicy(doc: PolicyDocument): CompiledPolicy {
     const rule = `tools.${key}`;
     const limits = compileLimits(entry.limits, rule);
     const checks = [...allToolsLimits, ...limits];
-    const compiled: CompiledEntry = { key, rule, action: entry.action ?? "allow", limits, checks, counters: distinctCounters(checks), rules: compileRules(entry, rule) };
+    const counted = distinctCounters(checks);
+    const compiled: CompiledEntry = { key, rule, action: entry.action ?? "allow", limits, checks, counters: counted, unitCharge: unitCharge(counted), budget: hasBudget(checks), rules: compileRules(entry, rule) };
     if (entry.reason !== undefined) compiled.reason = entry.reason;
-    if (entry.schema !== undefined) compiled.schema = schemaCompiler().compile(entry.schema);
+    if (entry.schema !== undefined) compiled.schemaProblem = schemaCheck(schemaCompiler().compile(entry.schema));
     return [key, compiled];
   });
+  const allToolsCounters = distinctCounters(allToolsLimits);
   const hidden = makeMatcher((doc.hide ?? []).map((pattern, index): [string, string] => [pattern, `hide[${index}]`]));
 
   return {
     defaultEffect: doc.default,
     allToolsLimits,
-    allToolsCounters: distinctCounters(allToolsLimits),
+    allToolsCounters,
+    allToolsUnitCharge: unitCharge(allToolsCounters),
+    allToolsBudget: hasBudget(allToolsLimits),
     allToolsRules: compileRules(doc.all_tools, "all_tools"),
     includeArgs: doc.audit?.include_args === true,
     approval: {
