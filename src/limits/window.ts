@@ -16,6 +16,8 @@ export interface WindowCheck {
 }
 
 const INITIAL_SLOTS = 64;
+/** Entries probed from the oldest end before searching from the newest (see #firstAfter). */
+const HEAD_PROBES = 4;
 
 export class SlidingLog {
   readonly #capacity: number;
@@ -41,23 +43,27 @@ export class SlidingLog {
     return this.#count;
   }
 
+  /** The amount used in the window of `windowMs` ending at `now`. Reads only. */
+  used(now: number, windowMs: number): number {
+    const first = this.#firstAfter(now - windowMs);
+    if (this.#amounts === undefined) return this.#count - first;
+    // Summed afresh each time: a running total would drift with fractional amounts.
+    let used = 0;
+    for (let i = first; i < this.#count; i++) used += this.#amounts[this.#slot(i)]!;
+    return used;
+  }
+
   /**
    * Would `amount` more stay within `max` for the window of `windowMs` ending at `now`? Reads
    * only: asking never changes this or any later answer.
    */
   check(now: number, windowMs: number, max: number, amount = 1): WindowCheck & { ok: boolean } {
-    const first = this.#firstAfter(now - windowMs);
-    let used = this.#count - first;
-    if (this.#amounts !== undefined) {
-      // Summed afresh each time: a running total would drift with fractional amounts.
-      used = 0;
-      for (let i = first; i < this.#count; i++) used += this.#amounts[this.#slot(i)]!;
-    }
+    const used = this.used(now, windowMs);
     if (used + amount <= max) return { ok: true, used };
     if (amount > max) return { ok: false, used };
     // Walk the oldest entries in the window until enough would have expired.
     let excess = used + amount - max;
-    for (let i = first; i < this.#count; i++) {
+    for (let i = this.#firstAfter(now - windowMs); i < this.#count; i++) {
       excess -= this.#amountAt(i);
       if (excess <= 0) return { ok: false, used, retryAfterMs: Math.max(1, this.#timeAt(i) + windowMs - now) };
     }
@@ -129,8 +135,11 @@ export class SlidingLog {
    * few, still in cache, and a log of a busy hour is never probed across its whole length.
    */
   #firstAfter(cutoff: number): number {
-    // Usually the whole log is in the window: one probe answers.
-    if (this.#count === 0 || this.#timeAt(0) > cutoff) return 0;
+    // For a window as long as the horizon, add() left at most the few entries that aged out
+    // since the last call ahead of the window: a short walk from the oldest end finds its start.
+    for (let index = 0; index < HEAD_PROBES; index++) {
+      if (index === this.#count || this.#timeAt(index) > cutoff) return index;
+    }
     let high = this.#count;
     let step = 1;
     while (high - step > 0 && this.#timeAt(high - step) > cutoff) {

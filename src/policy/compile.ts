@@ -1,7 +1,7 @@
 // Turns a validated policy document into plain data and matchers, once, at load. The hot path
 // (evaluate.ts) touches only this compiled form.
 import type { ValidateFunction } from "ajv";
-import type { Charge } from "./decision.ts";
+import type { Charge, Check, Verdict } from "./decision.ts";
 import { compileCondition, parsePath, type CompiledCondition, type ConditionDocument } from "./conditions.ts";
 import { parseWindow } from "./duration.ts";
 import { isGlob } from "./glob.ts";
@@ -23,11 +23,17 @@ export interface CompiledLimit {
   message?: string;
 }
 
+/** A condition of a rule list, with the check records of both its outcomes built once. */
+export interface RuleCondition extends CompiledCondition {
+  whenTrue: Check;
+  whenFalse: Check;
+}
+
 /** Argument rules of all_tools or of an entry. */
 export interface Rules {
-  require: CompiledCondition[];
-  denyIf: CompiledCondition[];
-  approveIf: CompiledCondition[];
+  require: RuleCondition[];
+  denyIf: RuleCondition[];
+  approveIf: RuleCondition[];
 }
 
 export interface CompiledEntry {
@@ -48,6 +54,10 @@ export interface CompiledEntry {
   rules: Rules;
   /** The arguments' JSON Schema, compiled once: why the arguments fail it, or undefined. */
   schemaProblem?: (args: unknown) => string | undefined;
+  /** The checks every call through this entry passes, built once (evaluate.ts records them). */
+  passed: { entry: Check; schema: Check };
+  /** The verdict that allows a call through this entry, built once; for a glob, the tool is the call's. */
+  allow: Verdict;
 }
 
 export interface CounterSpec {
@@ -94,7 +104,16 @@ function schemaCheck(validate: ValidateFunction): (args: unknown) => string | un
   };
 }
 
-const unitCharge = (counters: string[]): Charge => Object.freeze(counters.map((counter) => Object.freeze({ counter, amount: 1 })));
+function ruleCondition(document: ConditionDocument, rule: string, kind: "require" | "deny_if" | "approve_if"): RuleCondition {
+  const condition = compileCondition(document, rule) as RuleCondition;
+  const outcome = (holds: boolean): Check =>
+    Object.freeze(kind === "approve_if" ? { kind, rule, passed: true as const, condition, matches: holds } : { kind, rule, passed: kind === "require" ? holds : !holds, condition });
+  condition.whenTrue = outcome(true);
+  condition.whenFalse = outcome(false);
+  return condition;
+}
+
+const unitCharge = (counters: string[]): Charge => counters.map((counter) => ({ counter, amount: 1 }));
 const hasBudget = (limits: CompiledLimit[]): boolean => limits.some((limit) => limit.incrementFrom !== undefined);
 
 /** The value of the first glob, in file order, that matches a name (see firstMatch). */
@@ -164,9 +183,9 @@ export function compilePolicy(doc: PolicyDocument): CompiledPolicy {
 
   const allToolsLimits = compileLimits(doc.all_tools?.limits, "all_tools");
   const compileRules = (rules: { require?: ConditionDocument[]; deny_if?: ConditionDocument[]; approve_if?: ConditionDocument[] } | undefined, at: string): Rules => ({
-    require: (rules?.require ?? []).map((condition, index) => compileCondition(condition, `${at}.require[${index}]`)),
-    denyIf: (rules?.deny_if ?? []).map((condition, index) => compileCondition(condition, `${at}.deny_if[${index}]`)),
-    approveIf: (rules?.approve_if ?? []).map((condition, index) => compileCondition(condition, `${at}.approve_if[${index}]`)),
+    require: (rules?.require ?? []).map((condition, index) => ruleCondition(condition, `${at}.require[${index}]`, "require")),
+    denyIf: (rules?.deny_if ?? []).map((condition, index) => ruleCondition(condition, `${at}.deny_if[${index}]`, "deny_if")),
+    approveIf: (rules?.approve_if ?? []).map((condition, index) => ruleCondition(condition, `${at}.approve_if[${index}]`, "approve_if")),
   });
   const distinctCounters = (limits: CompiledLimit[]): string[] => [...new Set(limits.map((limit) => limit.counter))];
   const entries: Array<[string, CompiledEntry]> = doc.tools.map(([key, entry]) => {
@@ -174,7 +193,12 @@ export function compilePolicy(doc: PolicyDocument): CompiledPolicy {
     const limits = compileLimits(entry.limits, rule);
     const checks = [...allToolsLimits, ...limits];
     const counted = distinctCounters(checks);
-    const compiled: CompiledEntry = { key, rule, action: entry.action ?? "allow", limits, checks, counters: counted, unitCharge: unitCharge(counted), budget: hasBudget(checks), rules: compileRules(entry, rule) };
+    const compiled = { key, rule, action: entry.action ?? "allow", limits, checks, counters: counted, unitCharge: unitCharge(counted), budget: hasBudget(checks), rules: compileRules(entry, rule) } as CompiledEntry;
+    compiled.allow = Object.freeze({ effect: "allow", tool: key, rule, reason: `allowed by ${rule}` });
+    compiled.passed = {
+      entry: Object.freeze({ kind: "entry", rule, passed: true, entry: compiled, defaultEffect: doc.default }),
+      schema: Object.freeze({ kind: "schema", rule: `${rule}.schema`, passed: true, problem: undefined }),
+    };
     if (entry.reason !== undefined) compiled.reason = entry.reason;
     if (entry.schema !== undefined) compiled.schemaProblem = schemaCheck(schemaCompiler().compile(entry.schema));
     return [key, compiled];

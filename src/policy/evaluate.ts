@@ -29,10 +29,13 @@ export function evaluateApproved(policy: CompiledPolicy, call: ToolCall, now: nu
 
 /** Counts a forwarded call: the only function that changes counters. */
 export function charge(counters: Counters, due: Charge, now: number): void {
-  for (const item of due) counters.get(item.counter).add(now, item.amount);
+  for (let index = 0; index < due.length; index++) {
+    const item = due[index]!;
+    counters.get(item.counter).add(now, item.amount);
+  }
 }
 
-function denied(tool: string, rule: string, reason: string, checks: Check[], retryAfterMs?: number): Evaluation {
+function denied(tool: string, rule: string, reason: string, checks: readonly Check[], retryAfterMs?: number): Evaluation {
   const verdict: Verdict = { effect: "deny", tool, rule, reason };
   if (retryAfterMs !== undefined) verdict.retryAfterMs = retryAfterMs;
   return { verdict, charge: NO_CHARGE, checks };
@@ -42,12 +45,12 @@ function denied(tool: string, rule: string, reason: string, checks: Check[], ret
 function denyingCondition(rules: Rules, args: unknown, checks: Check[]): { condition: CompiledCondition; reason: string } | undefined {
   for (const condition of rules.require) {
     const holds = condition.test(args);
-    checks.push({ kind: "require", rule: condition.rule, passed: holds, condition });
+    checks.push(holds ? condition.whenTrue : condition.whenFalse);
     if (!holds) return { condition, reason: condition.message ?? `required ${describeCondition(condition)}, which does not hold` };
   }
   for (const condition of rules.denyIf) {
     const matches = condition.test(args);
-    checks.push({ kind: "deny_if", rule: condition.rule, passed: !matches, condition });
+    checks.push(matches ? condition.whenTrue : condition.whenFalse);
     if (matches) return { condition, reason: condition.message ?? `denied because ${describeCondition(condition)}` };
   }
   return undefined;
@@ -57,7 +60,7 @@ function denyingCondition(rules: Rules, args: unknown, checks: Check[]): { condi
 function approvalCondition(rules: Rules, args: unknown, checks: Check[]): CompiledCondition | undefined {
   for (const condition of rules.approveIf) {
     const matches = condition.test(args);
-    checks.push({ kind: "approve_if", rule: condition.rule, passed: true, condition, matches });
+    checks.push(matches ? condition.whenTrue : condition.whenFalse);
     if (matches) return condition;
   }
   return undefined;
@@ -81,16 +84,19 @@ function budgetCharge(counted: string[], limits: CompiledLimit[], args: unknown)
   return counted.map((counter) => ({ counter, amount: amountFor(limits.find((limit) => limit.counter === counter)!, args) as number }));
 }
 
+/** Checks that carry nothing of the call, recorded without allocating. */
+const HIDE_PASSED: Check = Object.freeze({ kind: "hide", rule: "hide", passed: true });
+const NO_ENTRY = Object.freeze({ kind: "entry", rule: "default", passed: true, entry: undefined, defaultEffect: "allow" }) satisfies Check;
+const DEFAULT_DENIED: readonly Check[] = Object.freeze([HIDE_PASSED, Object.freeze({ kind: "entry", rule: "default", passed: false, entry: undefined, defaultEffect: "deny" }) satisfies Check]);
+
 function judge(policy: CompiledPolicy, call: ToolCall, now: number, counters: CounterReader, askHumans: boolean): Evaluation {
   const { name, args } = call;
-  const checks: Check[] = [];
   const hiddenBy = policy.hiddenBy(name);
-  checks.push({ kind: "hide", rule: hiddenBy ?? "hide", passed: hiddenBy === undefined });
-  if (hiddenBy !== undefined) return denied(name, hiddenBy, "this tool is hidden by policy", checks);
+  if (hiddenBy !== undefined) return denied(name, hiddenBy, "this tool is hidden by policy", [{ kind: "hide", rule: hiddenBy, passed: false }]);
 
   const entry = policy.entryFor(name);
-  checks.push({ kind: "entry", rule: entry?.rule ?? "default", passed: entry !== undefined || policy.defaultEffect === "allow", entry, defaultEffect: policy.defaultEffect });
-  if (entry === undefined && policy.defaultEffect === "deny") return denied(name, "default", "not allowed by policy (no entry for this tool; default: deny)", checks);
+  if (entry === undefined && policy.defaultEffect === "deny") return denied(name, "default", "not allowed by policy (no entry for this tool; default: deny)", DEFAULT_DENIED);
+  const checks: Check[] = [HIDE_PASSED, entry === undefined ? NO_ENTRY : entry.passed.entry];
   if (entry?.action === "deny") return denied(name, entry.rule, entry.reason ?? `denied by policy (${entry.rule})`, checks);
 
   const all = denyingCondition(policy.allToolsRules, args, checks);
@@ -98,9 +104,12 @@ function judge(policy: CompiledPolicy, call: ToolCall, now: number, counters: Co
   if (entry !== undefined) {
     if (entry.schemaProblem !== undefined) {
       const problem = entry.schemaProblem(args);
-      const rule = `${entry.rule}.schema`;
-      checks.push({ kind: "schema", rule, passed: problem === undefined, problem });
-      if (problem !== undefined) return denied(name, rule, `arguments do not match the schema: ${problem}`, checks);
+      if (problem !== undefined) {
+        const rule = entry.passed.schema.rule;
+        checks.push({ kind: "schema", rule, passed: false, problem });
+        return denied(name, rule, `arguments do not match the schema: ${problem}`, checks);
+      }
+      checks.push(entry.passed.schema);
     }
     const own = denyingCondition(entry.rules, args, checks);
     if (own !== undefined) return denied(name, own.condition.rule, own.reason, checks);
@@ -113,9 +122,15 @@ function judge(policy: CompiledPolicy, call: ToolCall, now: number, counters: Co
       checks.push({ kind: "amount", rule: limit.rule, passed: false, problem: amount });
       return denied(name, limit.rule, amount, checks);
     }
-    const window = counters.get(limit.counter).check(now, limit.windowMs, limit.max, amount);
-    checks.push({ kind: "limit", rule: limit.rule, passed: window.ok, limit, used: window.used, amount });
-    if (!window.ok) return denied(name, limit.rule, limitReason(limit, entry, window.retryAfterMs), checks, window.retryAfterMs);
+    // The usage alone (a number) on the way through; the retry hint only for a denial.
+    const log = counters.get(limit.counter);
+    const used = log.used(now, limit.windowMs);
+    const passed = used + amount <= limit.max;
+    checks.push({ kind: "limit", rule: limit.rule, passed, limit, used, amount });
+    if (!passed) {
+      const { retryAfterMs } = log.check(now, limit.windowMs, limit.max, amount);
+      return denied(name, limit.rule, limitReason(limit, entry, retryAfterMs), checks, retryAfterMs);
+    }
   }
 
   const due = (entry?.budget ?? policy.allToolsBudget) ? budgetCharge(entry?.counters ?? policy.allToolsCounters, limits, args) : (entry?.unitCharge ?? policy.allToolsUnitCharge);
@@ -140,5 +155,7 @@ function approvalVerdict(policy: CompiledPolicy, entry: CompiledEntry | undefine
 }
 
 function allowed(entry: CompiledEntry | undefined, tool: string): Verdict {
-  return entry === undefined ? { effect: "allow", tool, rule: "default", reason: "default: allow" } : { effect: "allow", tool, rule: entry.rule, reason: `allowed by ${entry.rule}` };
+  if (entry === undefined) return { effect: "allow", tool, rule: "default", reason: "default: allow" };
+  // An exact entry's verdict is the same for every call: built once, at compile time.
+  return entry.allow.tool === tool ? entry.allow : { effect: "allow", tool, rule: entry.rule, reason: entry.allow.reason };
 }
