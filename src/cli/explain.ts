@@ -26,7 +26,7 @@ export interface ExplainOptions {
 
 /** Why a --channel value is unusable, or undefined. */
 export function channelProblem(text: string): string | undefined {
-  return (CHANNELS as readonly string[]).includes(text) ? undefined : `expected ${CHANNELS.join(", ")}, got ${JSON.stringify(text)}`;
+  return (CHANNELS as readonly string[]).includes(text) ? undefined : `expected ${CHANNELS.slice(0, -1).join(", ")} or ${CHANNELS.at(-1)}, got ${JSON.stringify(text)}`;
 }
 
 export function explain(tool: string, json: string | undefined, options: ExplainOptions): number {
