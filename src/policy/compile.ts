@@ -113,7 +113,8 @@ function ruleCondition(document: ConditionDocument, rule: string, kind: "require
   return condition;
 }
 
-const unitCharge = (counters: string[]): Charge => counters.map((counter) => ({ counter, amount: 1 }));
+/** Shared by every call through an entry, so frozen: a reader cannot change another call's charge. */
+const unitCharge = (counters: string[]): Charge => Object.freeze(counters.map((counter) => Object.freeze({ counter, amount: 1 })));
 const hasBudget = (limits: CompiledLimit[]): boolean => limits.some((limit) => limit.incrementFrom !== undefined);
 
 /** The value of the first glob, in file order, that matches a name (see firstMatch). */
@@ -193,6 +194,7 @@ export function compilePolicy(doc: PolicyDocument): CompiledPolicy {
     const limits = compileLimits(entry.limits, rule);
     const checks = [...allToolsLimits, ...limits];
     const counted = distinctCounters(checks);
+    // Completed below: its verdict and check records, built once, point back at it.
     const compiled = { key, rule, action: entry.action ?? "allow", limits, checks, counters: counted, unitCharge: unitCharge(counted), budget: hasBudget(checks), rules: compileRules(entry, rule) } as CompiledEntry;
     compiled.allow = Object.freeze({ effect: "allow", tool: key, rule, reason: `allowed by ${rule}` });
     compiled.passed = {

@@ -47,7 +47,11 @@ export type Check =
   | { kind: "limit"; rule: string; passed: boolean; limit: CompiledLimit; used: number; amount: number }
   | { kind: "amount"; rule: string; passed: false; problem: string };
 
-/** What evaluate() returns: the verdict, what forwarding would consume, and the checks behind it. */
+/**
+ * What evaluate() returns: the verdict, what forwarding would consume, and the checks behind it.
+ * Parts that are the same for every call (an exact entry's allow verdict, a unit charge, most
+ * check records) are built once at compile time, shared and frozen: copy one to change it.
+ */
 export interface Evaluation {
   verdict: Verdict;
   charge: Charge;
