@@ -1,7 +1,7 @@
 // One policy decision, measured in-process: a policy of 1,000 entries of which 100 are globs.
 import { Counters } from "../src/limits/counters.ts";
 import { compilePolicy } from "../src/policy/compile.ts";
-import { consume, decide } from "../src/policy/decide.ts";
+import { charge, evaluate } from "../src/policy/evaluate.ts";
 import { parsePolicy } from "../src/policy/load.ts";
 
 function bigPolicy(): string {
@@ -26,11 +26,11 @@ export function runDecisionBench(quick: boolean): void {
   const counters = new Counters(policy.counters);
   const iterations = quick ? 200_000 : 1_000_000;
   const judge = (name: string, now: number): void => {
-    const decision = decide(policy, counters, { name, args: { command: "echo" } }, now);
-    if (decision.effect === "allow") consume(decision, counters, now);
+    const { verdict, charge: due } = evaluate(policy, { name, args: { command: "echo" } }, now, counters);
+    if (verdict.effect === "allow") charge(counters, due, now);
   };
 
-  console.log(`\none decision (decide + consume), policy of ${policy.entryCount} entries with 100 globs, ${iterations} calls each:`);
+  console.log(`\none decision (evaluate + charge), policy of ${policy.entryCount} entries with 100 globs, ${iterations} calls each:`);
   perCall("exact name (tool_0 … tool_899)", Array.from({ length: 900 }, (_, i) => `tool_${i}`), iterations, judge);
   perCall("glob match, last of 100 globs (ns99_*)", ["ns99_read", "ns99_write"], iterations, judge);
   perCall("no match, default deny", ["unknown_a", "unknown_b"], iterations, judge);
@@ -38,3 +38,6 @@ export function runDecisionBench(quick: boolean): void {
   let fresh = 0;
   perCall("glob match, uncached (a new name every call)", ["x"], quick ? 50_000 : 200_000, (_, now) => judge(`ns99_${fresh++}`, now));
 }
+
+// `node --import tsx bench/decision.ts` runs it alone (add --quick for fewer calls).
+if (import.meta.url === `file://${process.argv[1]}`) runDecisionBench(process.argv.includes("--quick"));

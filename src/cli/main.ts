@@ -3,9 +3,10 @@
 import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
 import { check, type CheckOptions } from "./check.ts";
 import { EXIT_OK, EXIT_USAGE } from "./exit-codes.ts";
-import { explain } from "./explain.ts";
+import { channelProblem, explain, type ExplainOptions } from "./explain.ts";
 import { init, type InitOptions } from "./init.ts";
 import { printError } from "./log.ts";
+import type { Channel } from "../policy/verdict.ts";
 import { findMistake, mistakeMessage } from "./usage.ts";
 import { wrap, type WrapOptions } from "./wrap.ts";
 
@@ -22,6 +23,12 @@ function parseMs(text: string): number {
 function parseCommand(text: string): string {
   if (text.trim() === "") throw new InvalidArgumentError("expected a command; an empty one would approve every call");
   return text;
+}
+
+function parseChannel(text: string): Channel {
+  const problem = channelProblem(text);
+  if (problem !== undefined) throw new InvalidArgumentError(problem);
+  return text as Channel;
 }
 
 export async function main(argv: string[]): Promise<number> {
@@ -74,7 +81,8 @@ In an MCP client config (Claude Desktop, Cursor, VS Code, Claude Code):
     .argument("[json_args]", "the call's arguments as a JSON object")
     .option("-p, --policy <file>", "policy file (default: $MCPGATE_POLICY)")
     .option("--json", "machine-readable output")
-    .action((tool: string, json: string | undefined, options: { policy?: string; json?: boolean }, command: Command) => {
+    .option("--channel <channel>", "how the relay could ask a human about a call needing approval: elicitation (the client), approver (--approver), or none, under which such a call is denied", parseChannel, "elicitation")
+    .action((tool: string, json: string | undefined, options: ExplainOptions, command: Command) => {
       // --policy before the subcommand's arguments is parsed as the program's own option.
       const policy = options.policy ?? (command.parent?.opts() as WrapOptions | undefined)?.policy;
       result = explain(tool, json, { ...options, ...(policy === undefined ? {} : { policy }) });

@@ -2,6 +2,11 @@
 import type { CounterSpec } from "../policy/compile.ts";
 import { SlidingLog } from "./window.ts";
 
+/** Counters as judging a call sees them: readable only. charge() (policy/evaluate.ts) writes. */
+export interface CounterReader {
+  get(name: string): Pick<SlidingLog, "used" | "check">;
+}
+
 const WEIGHTED_CAPACITY = 10_000;
 
 export class Counters {

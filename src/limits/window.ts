@@ -1,7 +1,8 @@
 // An exact sliding-window log for one counter: the times (and amounts) of the calls it counted,
 // oldest first. "At most max in any span of window ending now" is answered from the log itself,
-// with no bucketing error. Memory is bounded: entries older than the longest window using the
-// counter are pruned, and at most `capacity` entries are kept (see add()).
+// with no bucketing error. check() only reads: entries older than the window are simply not
+// counted. Memory is bounded by add(), the one writer: it prunes entries older than the longest
+// window using the counter, and keeps at most `capacity` entries.
 //
 // The log is a ring of Float64Arrays, grown by doubling up to `capacity`: adding and pruning
 // move no entries, and the numbers live outside the JavaScript heap, so a busy counter with a
@@ -15,6 +16,8 @@ export interface WindowCheck {
 }
 
 const INITIAL_SLOTS = 64;
+/** Entries probed from the oldest end before searching from the newest (see #firstAfter). */
+const HEAD_PROBES = 4;
 
 export class SlidingLog {
   readonly #capacity: number;
@@ -40,28 +43,36 @@ export class SlidingLog {
     return this.#count;
   }
 
-  /** Would `amount` more stay within `max` for the window of `windowMs` ending at `now`? */
-  check(now: number, windowMs: number, max: number, amount = 1): WindowCheck & { ok: boolean } {
-    this.#prune(now);
+  /** The amount used in the window of `windowMs` ending at `now`. Reads only. */
+  used(now: number, windowMs: number): number {
     const first = this.#firstAfter(now - windowMs);
-    let used = this.#count - first;
-    if (this.#amounts !== undefined) {
-      // Summed afresh each time: a running total would drift with fractional amounts.
-      used = 0;
-      for (let i = first; i < this.#count; i++) used += this.#amounts[this.#slot(i)]!;
-    }
+    if (this.#amounts === undefined) return this.#count - first;
+    // Summed afresh each time: a running total would drift with fractional amounts.
+    let used = 0;
+    for (let i = first; i < this.#count; i++) used += this.#amounts[this.#slot(i)]!;
+    return used;
+  }
+
+  /**
+   * Would `amount` more stay within `max` for the window of `windowMs` ending at `now`? Reads
+   * only: asking never changes this or any later answer.
+   */
+  check(now: number, windowMs: number, max: number, amount = 1): WindowCheck & { ok: boolean } {
+    const used = this.used(now, windowMs);
     if (used + amount <= max) return { ok: true, used };
     if (amount > max) return { ok: false, used };
     // Walk the oldest entries in the window until enough would have expired.
     let excess = used + amount - max;
-    for (let i = first; i < this.#count; i++) {
+    for (let i = this.#firstAfter(now - windowMs); i < this.#count; i++) {
       excess -= this.#amountAt(i);
       if (excess <= 0) return { ok: false, used, retryAfterMs: Math.max(1, this.#timeAt(i) + windowMs - now) };
     }
     return { ok: false, used };
   }
 
+  /** Logs `amount` at `now` (times never decrease), first dropping entries no window can see. */
   add(now: number, amount = 1): void {
+    this.#prune(now);
     if (amount <= 0) return;
     if (amount !== 1 && this.#amounts === undefined) this.#amounts = new Float64Array(this.#times.length).fill(1);
     if (this.#count === this.#capacity) {
@@ -124,8 +135,11 @@ export class SlidingLog {
    * few, still in cache, and a log of a busy hour is never probed across its whole length.
    */
   #firstAfter(cutoff: number): number {
-    // After #prune, a window as long as the horizon holds the whole log.
-    if (this.#count === 0 || this.#timeAt(0) > cutoff) return 0;
+    // For a window as long as the horizon, add() left at most the few entries that aged out
+    // since the last call ahead of the window: a short walk from the oldest end finds its start.
+    for (let index = 0; index < HEAD_PROBES; index++) {
+      if (index === this.#count || this.#timeAt(index) > cutoff) return index;
+    }
     let high = this.#count;
     let step = 1;
     while (high - step > 0 && this.#timeAt(high - step) > cutoff) {

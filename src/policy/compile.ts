@@ -1,6 +1,7 @@
 // Turns a validated policy document into plain data and matchers, once, at load. The hot path
-// (decide.ts) touches only this compiled form.
+// (evaluate.ts) touches only this compiled form.
 import type { ValidateFunction } from "ajv";
+import type { Charge, Check, Verdict } from "./decision.ts";
 import { compileCondition, parsePath, type CompiledCondition, type ConditionDocument } from "./conditions.ts";
 import { parseWindow } from "./duration.ts";
 import { isGlob } from "./glob.ts";
@@ -22,11 +23,17 @@ export interface CompiledLimit {
   message?: string;
 }
 
+/** A condition of a rule list, with the check records of both its outcomes built once. */
+export interface RuleCondition extends CompiledCondition {
+  whenTrue: Check;
+  whenFalse: Check;
+}
+
 /** Argument rules of all_tools or of an entry. */
 export interface Rules {
-  require: CompiledCondition[];
-  denyIf: CompiledCondition[];
-  approveIf: CompiledCondition[];
+  require: RuleCondition[];
+  denyIf: RuleCondition[];
+  approveIf: RuleCondition[];
 }
 
 export interface CompiledEntry {
@@ -40,9 +47,17 @@ export interface CompiledEntry {
   checks: CompiledLimit[];
   /** The distinct counters a forwarded call counts on, once each. */
   counters: string[];
+  /** Those counters, each charged 1: a call's charge unless a limit counts an argument (budget). */
+  unitCharge: Charge;
+  /** Whether any of `checks` counts an argument (increment_from), so the charge varies by call. */
+  budget: boolean;
   rules: Rules;
-  /** The arguments' JSON Schema, compiled once. */
-  schema?: ValidateFunction;
+  /** The arguments' JSON Schema, compiled once: why the arguments fail it, or undefined. */
+  schemaProblem?: (args: unknown) => string | undefined;
+  /** The checks every call through this entry passes, built once (evaluate.ts records them). */
+  passed: { entry: Check; schema: Check };
+  /** The verdict that allows a call through this entry, built once; for a glob, the tool is the call's. */
+  allow: Verdict;
 }
 
 export interface CounterSpec {
@@ -56,6 +71,8 @@ export interface CompiledPolicy {
   allToolsLimits: CompiledLimit[];
   /** The distinct counters of all_tools' limits (for calls that no entry matches). */
   allToolsCounters: string[];
+  allToolsUnitCharge: Charge;
+  allToolsBudget: boolean;
   allToolsRules: Rules;
   includeArgs: boolean;
   approval: { timeoutMs: number; offerSession: boolean };
@@ -73,6 +90,32 @@ export interface CompiledPolicy {
 const CACHE_LIMIT = 10_000;
 /** Below the 60 s request timeout of common clients, so the agent gets our denial, not theirs. */
 export const DEFAULT_APPROVAL_TIMEOUT_MS = 50_000;
+
+/**
+ * The validator's first error, read at once and returned: ajv keeps `.errors` on the shared
+ * function, which no later reader may rely on.
+ */
+function schemaCheck(validate: ValidateFunction): (args: unknown) => string | undefined {
+  return (args) => {
+    if (validate(args)) return undefined;
+    const error = validate.errors?.[0];
+    if (error === undefined) return "arguments do not match";
+    return `${error.instancePath === "" ? "arguments" : `arguments${error.instancePath}`} ${error.message ?? "do not match"}`;
+  };
+}
+
+function ruleCondition(document: ConditionDocument, rule: string, kind: "require" | "deny_if" | "approve_if"): RuleCondition {
+  const condition = compileCondition(document, rule) as RuleCondition;
+  const outcome = (holds: boolean): Check =>
+    Object.freeze(kind === "approve_if" ? { kind, rule, passed: true as const, condition, matches: holds } : { kind, rule, passed: kind === "require" ? holds : !holds, condition });
+  condition.whenTrue = outcome(true);
+  condition.whenFalse = outcome(false);
+  return condition;
+}
+
+/** Shared by every call through an entry, so frozen: a reader cannot change another call's charge. */
+const unitCharge = (counters: string[]): Charge => Object.freeze(counters.map((counter) => Object.freeze({ counter, amount: 1 })));
+const hasBudget = (limits: CompiledLimit[]): boolean => limits.some((limit) => limit.incrementFrom !== undefined);
 
 /** The value of the first glob, in file order, that matches a name (see firstMatch). */
 function firstGlob<T>(globs: Array<[pattern: string, value: T]>): (name: string) => T | undefined {
@@ -141,26 +184,36 @@ export function compilePolicy(doc: PolicyDocument): CompiledPolicy {
 
   const allToolsLimits = compileLimits(doc.all_tools?.limits, "all_tools");
   const compileRules = (rules: { require?: ConditionDocument[]; deny_if?: ConditionDocument[]; approve_if?: ConditionDocument[] } | undefined, at: string): Rules => ({
-    require: (rules?.require ?? []).map((condition, index) => compileCondition(condition, `${at}.require[${index}]`)),
-    denyIf: (rules?.deny_if ?? []).map((condition, index) => compileCondition(condition, `${at}.deny_if[${index}]`)),
-    approveIf: (rules?.approve_if ?? []).map((condition, index) => compileCondition(condition, `${at}.approve_if[${index}]`)),
+    require: (rules?.require ?? []).map((condition, index) => ruleCondition(condition, `${at}.require[${index}]`, "require")),
+    denyIf: (rules?.deny_if ?? []).map((condition, index) => ruleCondition(condition, `${at}.deny_if[${index}]`, "deny_if")),
+    approveIf: (rules?.approve_if ?? []).map((condition, index) => ruleCondition(condition, `${at}.approve_if[${index}]`, "approve_if")),
   });
   const distinctCounters = (limits: CompiledLimit[]): string[] => [...new Set(limits.map((limit) => limit.counter))];
   const entries: Array<[string, CompiledEntry]> = doc.tools.map(([key, entry]) => {
     const rule = `tools.${key}`;
     const limits = compileLimits(entry.limits, rule);
     const checks = [...allToolsLimits, ...limits];
-    const compiled: CompiledEntry = { key, rule, action: entry.action ?? "allow", limits, checks, counters: distinctCounters(checks), rules: compileRules(entry, rule) };
+    const counted = distinctCounters(checks);
+    // Completed below: its verdict and check records, built once, point back at it.
+    const compiled = { key, rule, action: entry.action ?? "allow", limits, checks, counters: counted, unitCharge: unitCharge(counted), budget: hasBudget(checks), rules: compileRules(entry, rule) } as CompiledEntry;
+    compiled.allow = Object.freeze({ effect: "allow", tool: key, rule, reason: `allowed by ${rule}` });
+    compiled.passed = {
+      entry: Object.freeze({ kind: "entry", rule, passed: true, entry: compiled, defaultEffect: doc.default }),
+      schema: Object.freeze({ kind: "schema", rule: `${rule}.schema`, passed: true, problem: undefined }),
+    };
     if (entry.reason !== undefined) compiled.reason = entry.reason;
-    if (entry.schema !== undefined) compiled.schema = schemaCompiler().compile(entry.schema);
+    if (entry.schema !== undefined) compiled.schemaProblem = schemaCheck(schemaCompiler().compile(entry.schema));
     return [key, compiled];
   });
+  const allToolsCounters = distinctCounters(allToolsLimits);
   const hidden = makeMatcher((doc.hide ?? []).map((pattern, index): [string, string] => [pattern, `hide[${index}]`]));
 
   return {
     defaultEffect: doc.default,
     allToolsLimits,
-    allToolsCounters: distinctCounters(allToolsLimits),
+    allToolsCounters,
+    allToolsUnitCharge: unitCharge(allToolsCounters),
+    allToolsBudget: hasBudget(allToolsLimits),
     allToolsRules: compileRules(doc.all_tools, "all_tools"),
     includeArgs: doc.audit?.include_args === true,
     approval: {

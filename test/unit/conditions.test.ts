@@ -3,9 +3,10 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { Counters } from "../../src/limits/counters.ts";
-import { compilePolicy } from "../../src/policy/compile.ts";
+import { compilePolicy, type CompiledPolicy } from "../../src/policy/compile.ts";
 import { compileCondition, type ConditionDocument, type Operator } from "../../src/policy/conditions.ts";
-import { consume, decide } from "../../src/policy/decide.ts";
+import type { ToolCall, Verdict } from "../../src/policy/decision.ts";
+import { charge, evaluate } from "../../src/policy/evaluate.ts";
 import { parsePolicy } from "../../src/policy/load.ts";
 
 const TYPES = {
@@ -109,7 +110,7 @@ tools:
     assert.ok(parsed.ok);
     const policy = compilePolicy(parsed.policy);
     const counters = new Counters(policy.counters);
-    const judge = (args: unknown) => decide(policy, counters, { name: "pay", args }, 0);
+    const judge = (args: unknown) => verdictOf(policy, counters, { name: "pay", args }, 0);
     assert.equal(judge({ amount: 100 }).effect, "allow", "deny_if on a missing path does not fire");
     const missing = judge({});
     assert.equal(missing.effect, "deny");
@@ -120,7 +121,12 @@ tools:
   });
 });
 
-describe("argument rules in decide", () => {
+/** The verdict alone, as the tests below read it. */
+function verdictOf(policy: CompiledPolicy, counters: Counters, call: ToolCall, now: number): Verdict {
+  return evaluate(policy, call, now, counters).verdict;
+}
+
+describe("argument rules in evaluate", () => {
   const policy = compilePolicy(
     (() => {
       const parsed = parsePolicy(`version: "1"
@@ -143,7 +149,7 @@ tools:
   );
 
   it("all_tools rules come first and carry their message", () => {
-    const decision = decide(policy, new Counters(policy.counters), { name: "anything", args: { path: "/etc/passwd" } }, 0);
+    const decision = verdictOf(policy, new Counters(policy.counters), { name: "anything", args: { path: "/etc/passwd" } }, 0);
     assert.equal(decision.effect, "deny");
     assert.equal(decision.rule, "all_tools.deny_if[0]");
     assert.equal(decision.reason, "nothing under /etc");
@@ -151,20 +157,20 @@ tools:
 
   it("the schema's first error is quoted with its path", () => {
     const counters = new Counters(policy.counters);
-    const tooLong = decide(policy, counters, { name: "run", args: { command: "x".repeat(21) } }, 0);
+    const tooLong = verdictOf(policy, counters, { name: "run", args: { command: "x".repeat(21) } }, 0);
     assert.equal(tooLong.rule, "tools.run.schema");
     assert.equal(tooLong.reason, "arguments do not match the schema: arguments/command must NOT have more than 20 characters");
-    assert.equal(decide(policy, counters, { name: "run", args: {} }, 0).reason, "arguments do not match the schema: arguments must have required property 'command'");
-    assert.equal(decide(policy, counters, { name: "run", args: { command: "rm -rf /" } }, 0).reason, "no recursive deletes");
-    assert.equal(decide(policy, counters, { name: "run", args: { command: "echo hi" } }, 0).effect, "allow");
+    assert.equal(verdictOf(policy, counters, { name: "run", args: {} }, 0).reason, "arguments do not match the schema: arguments must have required property 'command'");
+    assert.equal(verdictOf(policy, counters, { name: "run", args: { command: "rm -rf /" } }, 0).reason, "no recursive deletes");
+    assert.equal(verdictOf(policy, counters, { name: "run", args: { command: "echo hi" } }, 0).effect, "allow");
   });
 
   it("a budget denies the call that would cross it and allows smaller ones later", () => {
     const counters = new Counters(policy.counters);
     const refund = (amount: unknown, at = 0) => {
-      const decision = decide(policy, counters, { name: "refund", args: { amount } }, at);
-      if (decision.effect === "allow") consume(decision, counters, at);
-      return decision;
+      const { verdict, charge: due } = evaluate(policy, { name: "refund", args: { amount } }, at, counters);
+      if (verdict.effect === "allow") charge(counters, due, at);
+      return verdict;
     };
     assert.equal(refund(300).effect, "allow");
     const crossing = refund(250);
@@ -179,13 +185,13 @@ tools:
   it("a non-numeric, negative or non-finite amount is denied and consumes nothing", () => {
     const counters = new Counters(policy.counters);
     for (const amount of ["100", -1, null, [1], { n: 1 }, true]) {
-      const decision = decide(policy, counters, { name: "refund", args: { amount } }, 0);
+      const decision = verdictOf(policy, counters, { name: "refund", args: { amount } }, 0);
       assert.equal(decision.effect, "deny", JSON.stringify(amount));
       assert.match(decision.reason, /args\.amount must be a finite number >= 0/);
     }
     // JSON cannot carry Infinity, but a decoded 1e400 is one.
-    assert.equal(decide(policy, counters, { name: "refund", args: JSON.parse('{"amount":1e400}') }, 0).effect, "deny");
-    assert.equal(decide(policy, counters, { name: "refund", args: { amount: 500 } }, 0).effect, "allow");
+    assert.equal(verdictOf(policy, counters, { name: "refund", args: JSON.parse('{"amount":1e400}') }, 0).effect, "deny");
+    assert.equal(verdictOf(policy, counters, { name: "refund", args: { amount: 500 } }, 0).effect, "allow");
   });
 });
 

@@ -5,7 +5,8 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { Counters } from "../../src/limits/counters.ts";
 import { compilePolicy, type CompiledPolicy } from "../../src/policy/compile.ts";
-import { consume, decide, denialText, type Decision } from "../../src/policy/decide.ts";
+import { denialText, type Verdict } from "../../src/policy/decision.ts";
+import { charge, evaluate } from "../../src/policy/evaluate.ts";
 import { parsePolicy } from "../../src/policy/load.ts";
 
 const SECRET = "sk-live-SUPERSECRET-4242";
@@ -48,8 +49,8 @@ function compile(yaml: string): CompiledPolicy {
 }
 
 /** The decision for one call, which must not allow it, and must not quote the secret. */
-function judged(policy: CompiledPolicy, name: string, args: unknown, effect: "deny" | "approve" = "deny"): Decision {
-  const decision = decide(policy, new Counters(policy.counters), { name, args }, 0);
+function judged(policy: CompiledPolicy, name: string, args: unknown, effect: "deny" | "approve" = "deny"): Verdict {
+  const decision = evaluate(policy, { name, args }, 0, new Counters(policy.counters)).verdict;
   assert.equal(decision.effect, effect, `${name} ${JSON.stringify(args)}: ${decision.reason}`);
   for (const text of [decision.reason, denialText(decision)]) {
     assert.ok(!text.includes("SUPERSECRET"), `${name}: the reason quotes the secret: ${text}`);
@@ -82,9 +83,9 @@ describe("reasons never quote argument content", () => {
 
   it("a valid amount that crosses the budget is named by its argument, not its value", () => {
     const counters = new Counters(policy.counters);
-    const first = decide(policy, counters, { name: "pay", args: { amount: 9000 } }, 0);
-    consume(first, counters, 0);
-    const crossing = decide(policy, counters, { name: "pay", args: { amount: NUMBER_SECRET } }, 1000);
+    const first = evaluate(policy, { name: "pay", args: { amount: 9000 } }, 0, counters);
+    charge(counters, first.charge, 0);
+    const crossing = evaluate(policy, { name: "pay", args: { amount: NUMBER_SECRET } }, 1000, counters).verdict;
     assert.equal(crossing.reason, "budget exceeded (10000 per hour; this call counts args.amount; retry in 59m 59s)");
   });
 

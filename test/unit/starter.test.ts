@@ -6,7 +6,7 @@ import { describe, it } from "node:test";
 import fc from "fast-check";
 import { Counters } from "../../src/limits/counters.ts";
 import { compilePolicy, type CompiledPolicy } from "../../src/policy/compile.ts";
-import { decide } from "../../src/policy/decide.ts";
+import { evaluate } from "../../src/policy/evaluate.ts";
 import { parsePolicy } from "../../src/policy/load.ts";
 import { starterPolicy, STARTER_LIMIT, type ListedTool } from "../../src/policy/starter.ts";
 
@@ -19,7 +19,7 @@ function compiled(tools: ListedTool[]): { policy: CompiledPolicy; yaml: string }
   return { policy: compilePolicy(parsed.policy), yaml };
 }
 
-const effect = (policy: CompiledPolicy, name: string): string => decide(policy, new Counters(policy.counters), { name, args: {} }, 0).effect;
+const effect = (policy: CompiledPolicy, name: string): string => evaluate(policy, { name, args: {} }, 0, new Counters(policy.counters)).verdict.effect;
 
 describe("starterPolicy", () => {
   it("allows every listed tool, caps those not marked read-only, and denies the rest", () => {
@@ -42,12 +42,12 @@ describe("starterPolicy", () => {
     const [max] = STARTER_LIMIT.split("/").map(Number);
     const counters = new Counters(policy.counters);
     for (let call = 0; call < max!; call++) {
-      const decision = decide(policy, counters, { name: "run_command", args: {} }, call);
-      assert.equal(decision.effect, "allow");
-      for (const counter of decision.counters) counters.get(counter).add(call, 1);
+      const decision = evaluate(policy, { name: "run_command", args: {} }, call, counters);
+      assert.equal(decision.verdict.effect, "allow");
+      for (const { counter } of decision.charge) counters.get(counter).add(call, 1);
     }
-    assert.equal(decide(policy, counters, { name: "run_command", args: {} }, max!).effect, "deny");
-    assert.equal(decide(policy, counters, { name: "read_file", args: {} }, max!).effect, "allow", "read-only tools have no cap");
+    assert.equal(evaluate(policy, { name: "run_command", args: {} }, max!, counters).verdict.effect, "deny");
+    assert.equal(evaluate(policy, { name: "read_file", args: {} }, max!, counters).verdict.effect, "allow", "read-only tools have no cap");
   });
 
   it("quotes names YAML would read as something else, and keeps descriptions to one comment line", () => {

@@ -41,11 +41,13 @@ describe("SlidingLog", () => {
     assert.equal(log.check(100_000, 86_400_000, 3).ok, false);
   });
 
-  it("prunes entries older than the longest window", () => {
+  it("prunes entries older than the longest window when the next entry is added, never when checked", () => {
     const log = new SlidingLog(100, 1_000);
     for (let t = 0; t < 50; t++) log.add(t);
-    log.check(5_000, 1_000, 100);
-    assert.equal(log.size, 0);
+    assert.deepEqual(log.check(5_000, 1_000, 100), { ok: true, used: 0 });
+    assert.equal(log.size, 50, "check() reads only");
+    log.add(5_000);
+    assert.equal(log.size, 1);
   });
 
   it("never allows more than max in any window, whatever the arrival times (property)", () => {
@@ -129,6 +131,55 @@ describe("SlidingLog", () => {
           }
         },
       ),
+    );
+  });
+
+  it("answers every check as a naive log of all entries does, checks interleaved or not (property)", () => {
+    type Step = { gap: number; kind: "add"; amount: number } | { gap: number; kind: "check"; window: number; max: number; amount: number };
+    const step = (budget: boolean): fc.Arbitrary<Step> =>
+      fc.oneof(
+        fc.record({ gap: fc.integer({ min: 0, max: 300 }), kind: fc.constant("add" as const), amount: budget ? fc.integer({ min: 0, max: 6 }) : fc.constant(1) }),
+        fc.record({ gap: fc.integer({ min: 0, max: 300 }), kind: fc.constant("check" as const), window: fc.integer({ min: 1, max: 1_000 }), max: fc.integer({ min: 0, max: 40 }), amount: fc.integer({ min: 0, max: 8 }) }),
+      );
+    /** The specification: every entry ever added, each check a scan of them all. */
+    const naiveCheck = (entries: Array<[number, number]>, now: number, window: number, max: number, amount: number): object => {
+      const inWindow = entries.filter(([t]) => t > now - window);
+      const used = inWindow.reduce((sum, [, a]) => sum + a, 0);
+      if (used + amount <= max) return { ok: true, used };
+      if (amount > max) return { ok: false, used };
+      let excess = used + amount - max;
+      for (const [t, a] of inWindow) {
+        excess -= a;
+        if (excess <= 0) return { ok: false, used, retryAfterMs: Math.max(1, t + window - now) };
+      }
+      return { ok: false, used };
+    };
+    fc.assert(
+      fc.property(fc.boolean().chain((budget) => fc.tuple(fc.integer({ min: 1, max: 1_000 }), fc.array(step(budget), { maxLength: 150 }))), ([horizon, steps]) => {
+        const log = new SlidingLog(100_000, horizon);
+        // The same adds without any check in between: checking must change nothing later.
+        const unchecked = new SlidingLog(100_000, horizon);
+        const entries: Array<[number, number]> = [];
+        let now = 0;
+        for (const s of steps) {
+          now += s.gap;
+          if (s.kind === "add") {
+            log.add(now, s.amount);
+            unchecked.add(now, s.amount);
+            if (s.amount > 0) entries.push([now, s.amount]);
+            continue;
+          }
+          const window = Math.min(s.window, horizon);
+          const expected = naiveCheck(entries, now, window, s.max, s.amount);
+          assert.deepEqual(log.check(now, window, s.max, s.amount), expected, `at ${now}, window ${window} of ${horizon}`);
+          assert.deepEqual(log.check(now, window, s.max, s.amount), expected, "asked twice, the same answer");
+        }
+        for (const window of [1, horizon >> 1 || 1, horizon]) {
+          for (const at of [now, now + (window >> 1), now + window]) {
+            assert.deepEqual(unchecked.check(at, window, 10, 1), log.check(at, window, 10, 1), `after all steps, at ${at}, window ${window}`);
+          }
+        }
+      }),
     );
   });
 
