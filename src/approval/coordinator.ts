@@ -3,7 +3,7 @@
 // first — the human's, the clock's, a withdrawal — settles it, once. What an answer does to
 // the call (forward it, deny it) is the caller's: `answered` is told.
 import type { ArgsField } from "../audit/call-event.ts";
-import type { Decision } from "../policy/decide.ts";
+import type { Verdict } from "../policy/decision.ts";
 import type { Logger } from "../relay/log.ts";
 import type { Pending } from "../relay/in-flight.ts";
 import { idKey } from "../wire/message.ts";
@@ -13,8 +13,8 @@ import { elicitationAnswer, elicitationRequest, PrivateIds } from "./elicitation
 /** A call held until a human answers. */
 export interface Held {
   request: ApprovalRequest;
-  /** The decision that asked for a human (effect "approve"). */
-  decision: Decision;
+  /** The verdict that asked for a human (effect "approve"). */
+  verdict: Verdict;
   /** The call's exact bytes, as one line: what the server gets if the answer is yes. */
   bytes: Buffer;
   /** Its arguments as the audit log records them, while auditing. */
@@ -78,12 +78,12 @@ export class Approvals {
   }
 
   /** Holds a call and asks a human about it: the approver command if set, else the client. */
-  ask(decision: Decision, args: Record<string, unknown>, bytes: Buffer, field: ArgsField | undefined, pending: Pending | undefined): Held {
+  ask(verdict: Verdict, args: Record<string, unknown>, bytes: Buffer, field: ArgsField | undefined, pending: Pending | undefined): Held {
     const { approver, log } = this.#options;
     const { timeoutMs, offerSession } = this.#options.settings();
-    const request: ApprovalRequest = { tool: decision.tool, args, reason: decision.reason, rule: decision.rule };
+    const request: ApprovalRequest = { tool: verdict.tool, args, reason: verdict.reason, rule: verdict.rule };
     const controller = new AbortController();
-    const held: Held = { request, decision, bytes, field, settled: false, stop: () => {} };
+    const held: Held = { request, verdict, bytes, field, settled: false, stop: () => {} };
     if (pending !== undefined) {
       held.pending = pending;
       pending.approval = held;
@@ -97,7 +97,7 @@ export class Approvals {
       controller.abort();
       if (held.elicitationId !== undefined) this.#asking.delete(idKey(held.elicitationId));
     };
-    log.warn(`asking a human about ${decision.tool} [${decision.rule}] via ${approver !== undefined ? "the approver command" : "the client (elicitation)"}`);
+    log.warn(`asking a human about ${verdict.tool} [${verdict.rule}] via ${approver !== undefined ? "the approver command" : "the client (elicitation)"}`);
     if (approver !== undefined) {
       approver(request, controller.signal).then(
         (answer) => this.#answer(held, answer),

@@ -37,7 +37,7 @@ export class PrivateIds {
   }
 }
 
-export const SESSION_FIELD = "allow_for_session";
+const SESSION_FIELD = "allow_for_session";
 
 /** The elicitation/create request that asks a human about one call. */
 export function elicitationRequest(id: string, request: ApprovalRequest, timeoutMs: number, offerSession: boolean): Buffer {

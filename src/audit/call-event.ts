@@ -4,14 +4,14 @@
 // sent them ("{}" when the call has none): hashing the bytes, not a re-serialization, costs no
 // copy of a large call and tells apart what a re-serialization would merge (1e400 and null).
 import { createHash } from "node:crypto";
-import type { Decision } from "../policy/decide.ts";
+import type { Verdict } from "../policy/decision.ts";
 import { argumentsSpan } from "../wire/tools-call.ts";
 import type { AuditLog } from "./log.ts";
 
 export type ArgsField = { args: Record<string, unknown> } | { args_sha256: string };
 
 /** The audit field for the arguments of the tools/call in `line` (one message), decoded as `args`. */
-export function argsField(line: Buffer, args: Record<string, unknown>, includeArgs: boolean): ArgsField {
+function argsField(line: Buffer, args: Record<string, unknown>, includeArgs: boolean): ArgsField {
   if (includeArgs) return { args };
   const span = argumentsSpan(line);
   const hash = createHash("sha256");
@@ -22,7 +22,7 @@ export function argsField(line: Buffer, args: Record<string, unknown>, includeAr
 /** A call as forwarded: enough to record it when its answer comes. */
 export interface CallRecord {
   tool: string;
-  decision: Decision;
+  verdict: Verdict;
   field: ArgsField | undefined;
   approval?: "accepted" | "session";
 }
@@ -55,21 +55,21 @@ export class CallAudit {
     return this.enabled ? argsField(line, args, this.#options.includeArgs()) : undefined;
   }
 
-  denied(decision: Decision, field: ArgsField | undefined, extra: Record<string, unknown> = {}): void {
+  denied(verdict: Verdict, field: ArgsField | undefined, extra: Record<string, unknown> = {}): void {
     this.#write(() => ({
       event: "call",
-      tool: decision.tool,
+      tool: verdict.tool,
       decision: "deny",
-      rule: decision.rule,
-      reason: decision.reason,
-      ...(decision.retryAfterMs === undefined ? {} : { retry_after_ms: decision.retryAfterMs }),
+      rule: verdict.rule,
+      reason: verdict.reason,
+      ...(verdict.retryAfterMs === undefined ? {} : { retry_after_ms: verdict.retryAfterMs }),
       ...extra,
       ...field,
     }));
   }
 
   /** A dry run forwarded a call the policy would have denied or asked a human about. */
-  wouldHave(decision: "deny" | "approve", verdict: Decision, field: ArgsField | undefined): void {
+  wouldHave(decision: "deny" | "approve", verdict: Verdict, field: ArgsField | undefined): void {
     this.#write(() => ({ event: "call", tool: verdict.tool, decision, dry_run: true, rule: verdict.rule, reason: verdict.reason, ...field }));
   }
 
@@ -79,13 +79,23 @@ export class CallAudit {
       event: "call",
       tool: call.tool,
       decision: "allow",
-      rule: call.decision.rule,
-      reason: call.decision.reason,
+      rule: call.verdict.rule,
+      reason: call.verdict.reason,
       ...(call.approval === undefined ? {} : { approval: call.approval }),
       ...call.field,
       duration_ms: Math.round((this.#options.now() - started) * 1000) / 1000,
       ...outcome,
     }));
+  }
+
+  /** mcpgate failed while handling a message (which was not forwarded): an `error` event. */
+  fault(what: string, message: string): void {
+    if (!this.enabled) return;
+    try {
+      this.#options.audit.write({ event: "error", while: what, error: message });
+    } catch (error) {
+      this.#options.warn(`could not write an audit record (${(error as Error)?.message ?? String(error)})`);
+    }
   }
 
   #write(build: () => Record<string, unknown> & { event: "call" }): void {

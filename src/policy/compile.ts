@@ -89,7 +89,7 @@ export interface CompiledPolicy {
 /** Lookups are cached per tool name; a client inventing names cannot grow the cache past this. */
 const CACHE_LIMIT = 10_000;
 /** Below the 60 s request timeout of common clients, so the agent gets our denial, not theirs. */
-export const DEFAULT_APPROVAL_TIMEOUT_MS = 50_000;
+const DEFAULT_APPROVAL_TIMEOUT_MS = 50_000;
 
 /**
  * The validator's first error, read at once and returned: ajv keeps `.errors` on the shared

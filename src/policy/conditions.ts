@@ -47,7 +47,7 @@ export function resolve(args: unknown, segments: string[]): unknown {
   return current;
 }
 
-export function isMissing(value: unknown): boolean {
+function isMissing(value: unknown): boolean {
   return value === MISSING;
 }
 
@@ -71,7 +71,7 @@ export function describeShape(value: unknown): string {
 }
 
 /** Equality of JSON values: same type and same contents, key order aside. */
-export function jsonEqual(a: unknown, b: unknown): boolean {
+function jsonEqual(a: unknown, b: unknown): boolean {
   if (a === b) return true;
   if (typeof a !== typeof b || a === null || b === null || typeof a !== "object") return false;
   if (Array.isArray(a) !== Array.isArray(b)) return false;

@@ -25,7 +25,7 @@ export function formatProblem(file: string, problem: Problem): string {
 }
 
 /** "tools.run.limits[0].window" */
-export function formatPath(path: readonly PathKey[]): string {
+function formatPath(path: readonly PathKey[]): string {
   let text = "";
   for (const key of path) {
     if (typeof key === "number") text += `[${key}]`;

@@ -11,12 +11,12 @@ const MAX_APPROVAL_TIMEOUT_MS = 86_400_000;
 const WINDOW_EXPECTED = "expected second|minute|hour|day or a duration like 30s";
 const SHORTHAND = /^\s*(\d+(?:\.\d+)?)\s*\/\s*(\S+)\s*$/;
 
-export const windowSchema = string({ error: (issue) => `${WINDOW_EXPECTED}, got ${describe(issue.input)}` }).refine(
+const windowSchema = string({ error: (issue) => `${WINDOW_EXPECTED}, got ${describe(issue.input)}` }).refine(
   (text) => parseWindow(text) !== undefined,
   { error: (issue) => `${WINDOW_EXPECTED}, got ${describe(issue.input)}` },
 );
 
-export const limitObjectSchema = strictObject({
+const limitObjectSchema = strictObject({
   counter: string().min(1).optional(),
   window: windowSchema,
   max: number().finite().min(0),
@@ -30,13 +30,13 @@ export const limitObjectSchema = strictObject({
 export type LimitObject = Infer<typeof limitObjectSchema>;
 
 /** A limit written as "10/minute" or "100/2h". */
-export function parseShorthand(text: string): LimitObject | undefined {
+function parseShorthand(text: string): LimitObject | undefined {
   const match = SHORTHAND.exec(text);
   if (match === null || parseWindow(match[2]!) === undefined) return undefined;
   return { max: Number(match[1]), window: match[2]! };
 }
 
-export const limitSchema = unknown().transform((value, ctx): LimitObject => {
+const limitSchema = unknown().transform((value, ctx): LimitObject => {
   if (typeof value === "string") {
     const limit = parseShorthand(value);
     if (limit !== undefined) return limit;
@@ -56,7 +56,7 @@ export const limitSchema = unknown().transform((value, ctx): LimitObject => {
   return NEVER;
 });
 
-export const conditionSchema = strictObject({
+const conditionSchema = strictObject({
     path: string(),
     op: oneOf(OPERATORS),
     value: unknown().optional(),
@@ -76,7 +76,7 @@ export function schemaCompiler(): Ajv {
   return ajv;
 }
 
-export const jsonSchemaSchema = custom<object>((value) => typeof value === "object" && value !== null && !Array.isArray(value), { error: (issue) => `expected a JSON Schema (a mapping), got ${describe(issue.input)}` }).superRefine((schema, ctx) => {
+const jsonSchemaSchema = custom<object>((value) => typeof value === "object" && value !== null && !Array.isArray(value), { error: (issue) => `expected a JSON Schema (a mapping), got ${describe(issue.input)}` }).superRefine((schema, ctx) => {
   try {
     schemaCompiler().compile(schema) satisfies ValidateFunction;
   } catch (error) {

@@ -7,7 +7,9 @@ import type { SessionAllowances } from "../approval/allowances.ts";
 import type { CallAudit } from "../audit/call-event.ts";
 import type { Counters } from "../limits/counters.ts";
 import type { CompiledPolicy } from "../policy/compile.ts";
-import { consume, decide, denialResult, denialText, type Decision } from "../policy/decide.ts";
+import { denialResult, denialText, type Verdict } from "../policy/decision.ts";
+import { charge, evaluate, evaluateApproved } from "../policy/evaluate.ts";
+import { afterApproval, afterRefusal, outcomeOf, type Outcome as Judgement } from "../policy/verdict.ts";
 import type { Id } from "../wire/message.ts";
 import { errorReply, resultReply } from "../wire/reply.ts";
 import type { Span } from "../wire/scan.ts";
@@ -53,8 +55,8 @@ function asLine(bytes: Buffer): Buffer {
 
 /** What judging came to: forward it, ask a human, or neither (a reply says why, if it has an id). */
 type Judged =
-  | { action: "forward"; decision?: Decision; field?: Held["field"]; session?: boolean }
-  | { action: "ask"; decision: Decision; args: Record<string, unknown>; field: Held["field"] }
+  | { action: "forward"; verdict?: Verdict; field?: Held["field"]; session?: boolean }
+  | { action: "ask"; verdict: Verdict; args: Record<string, unknown>; field: Held["field"] }
   | { action: "refuse"; reply?: Buffer };
 
 export class Calls {
@@ -74,11 +76,11 @@ export class Calls {
     }
     const pending = inFlight.open(id, "tools/call", now(), batch);
     if (judged.action === "ask") {
-      this.#options.approvals.ask(judged.decision, judged.args, asLine(buf), judged.field, pending);
+      this.#options.approvals.ask(judged.verdict, judged.args, asLine(buf), judged.field, pending);
       return "held";
     }
-    if (judged.decision !== undefined) {
-      pending.call = { tool: judged.decision.tool, decision: judged.decision, field: judged.field };
+    if (judged.verdict !== undefined) {
+      pending.call = { tool: judged.verdict.tool, verdict: judged.verdict, field: judged.field };
       if (judged.session === true) pending.call.approval = "session";
     }
     return "forward";
@@ -88,7 +90,7 @@ export class Calls {
   notification(buf: Buffer, scanned: Scanned): "forward" | undefined {
     const judged = this.#judge(buf, undefined, scanned);
     if (judged.action === "ask") {
-      this.#options.approvals.ask(judged.decision, judged.args, asLine(buf), judged.field, undefined);
+      this.#options.approvals.ask(judged.verdict, judged.args, asLine(buf), judged.field, undefined);
       return undefined;
     }
     return judged.action === "forward" ? "forward" : undefined;
@@ -100,25 +102,22 @@ export class Calls {
     const { policy, counters, now, log } = this.#options;
     const at = now();
     if (!answer.approved) {
-      const decision: Decision = { ...held.decision, effect: "deny", counters: [], reason: `${held.decision.reason}; ${answer.reason}` };
-      delete decision.amounts;
-      this.#denyHeld(held, decision, answer.outcome);
+      this.#denyHeld(held, afterRefusal(held.verdict, answer.reason), answer.outcome);
       return;
     }
     // Limits are checked again and consumed now: other calls may have used them meanwhile.
-    const decision = decide(policy, counters, { name: request.tool, args: request.args }, at, undefined, true);
-    if (decision.effect !== "allow") {
-      this.#denyHeld(held, decision, "accepted");
+    const judged = afterApproval(held.verdict, evaluateApproved(policy, { name: request.tool, args: request.args }, at, counters));
+    if (judged.action !== "forward") {
+      this.#denyHeld(held, judged, "accepted");
       return;
     }
-    consume(decision, counters, at);
+    charge(counters, judged.charge, at);
     if (answer.session === true) this.#options.allowances.add(request.tool, bytes);
-    const approved: Decision = { ...decision, rule: held.decision.rule, reason: `approved by a human (${held.decision.reason})` };
-    log.warn(`a human approved ${request.tool} [${held.decision.rule}]${answer.session === true ? ", and identical calls for the rest of this session" : ""}`);
+    log.warn(`a human approved ${request.tool} [${held.verdict.rule}]${answer.session === true ? ", and identical calls for the rest of this session" : ""}`);
     if (pending !== undefined) {
       pending.approval = undefined;
       pending.started = at;
-      pending.call = { tool: request.tool, decision: approved, field: held.field, approval: "accepted" };
+      pending.call = { tool: request.tool, verdict: judged.verdict, field: held.field, approval: "accepted" };
     }
     this.#options.toServer(bytes);
   }
@@ -131,40 +130,28 @@ export class Calls {
     const { policy, counters, now, dryRun, log, audit, session, approverSet, allowances } = this.#options;
     const field = audit.field(buf, args);
     const at = now();
-    let decision = decide(policy, counters, { name, args }, at);
-    let allowedForSession = false;
-    if (decision.effect === "approve") {
-      if (allowances.has(name, buf)) {
-        decision = { ...decision, effect: "allow", reason: `allowed by a human for the rest of this session (${decision.rule})` };
-        allowedForSession = true;
-      } else if (!approverSet && !session.elicitForm) {
-        decision = {
-          ...decision,
-          effect: "deny",
-          counters: [],
-          reason: `${decision.reason}: a human's approval is required, and no approval channel exists (the client does not support elicitation and no --approver is set)`,
-        };
-      } else if (dryRun) {
-        log.warn(`dry run: would ask a human about ${name} [${decision.rule}]; forwarding`);
-        audit.wouldHave("approve", decision, field);
+    const evaluation = evaluate(policy, { name, args }, at, counters);
+    // Canonical arguments cost a pass over the bytes: only for a call that needs a human.
+    const sessionAllowed = evaluation.verdict.effect === "approve" && allowances.has(name, buf);
+    const { action, verdict, charge: due } = outcomeOf(evaluation, { sessionAllowed, channel: approverSet ? "approver" : session.elicitForm ? "elicitation" : "none", dryRun });
+    switch (action) {
+      case "forward":
+        charge(counters, due, at);
+        if (log.verbose) log.info(`allow ${name} (${verdict.rule})`);
+        return { action: "forward", verdict, field, session: sessionAllowed };
+      case "ask":
+        return { action: "ask", verdict, args, field };
+      case "dry-run-forward": {
+        const would = verdict.effect === "approve" ? "approve" : "deny";
+        log.warn(would === "approve" ? `dry run: would ask a human about ${name} [${verdict.rule}]; forwarding` : `dry run: would deny ${denialText(verdict)} [${verdict.rule}]; forwarding`);
+        audit.wouldHave(would, verdict, field);
         return { action: "forward" };
-      } else {
-        return { action: "ask", decision, args, field };
       }
+      case "deny":
+        log.warn(`${denialText(verdict)} [${verdict.rule}]`);
+        audit.denied(verdict, field);
+        return id === undefined ? { action: "refuse" } : { action: "refuse", reply: resultReply(id, denialResult(verdict)) };
     }
-    if (decision.effect === "allow") {
-      consume(decision, counters, at);
-      if (log.verbose) log.info(`allow ${name} (${decision.rule})`);
-      return { action: "forward", decision, field, session: allowedForSession };
-    }
-    if (dryRun) {
-      log.warn(`dry run: would deny ${denialText(decision)} [${decision.rule}]; forwarding`);
-      audit.wouldHave("deny", decision, field);
-      return { action: "forward" };
-    }
-    log.warn(`${denialText(decision)} [${decision.rule}]`);
-    audit.denied(decision, field);
-    return id === undefined ? { action: "refuse" } : { action: "refuse", reply: resultReply(id, denialResult(decision)) };
   }
 
   #refuse(id: Id | undefined, code: number, message: string): Judged {
@@ -172,15 +159,15 @@ export class Calls {
     return id === undefined ? { action: "refuse" } : { action: "refuse", reply: errorReply(id, code, message) };
   }
 
-  #denyHeld(held: Held, decision: Decision, outcome: Outcome): void {
+  #denyHeld(held: Held, { verdict }: Judgement, outcome: Outcome): void {
     const { log, audit, inFlight } = this.#options;
-    log.warn(`${denialText(decision)} [${decision.rule}]`);
-    audit.denied(decision, held.field, { approval: outcome });
+    log.warn(`${denialText(verdict)} [${verdict.rule}]`);
+    audit.denied(verdict, held.field, { approval: outcome });
     const pending = held.pending;
     if (pending === undefined || !inFlight.isOpen(pending)) return;
     inFlight.close(pending);
     inFlight.rememberDenied(pending.id.key);
-    const reply = resultReply(pending.id, denialResult(decision));
+    const reply = resultReply(pending.id, denialResult(verdict));
     if (pending.batch === undefined) {
       this.#options.send(reply);
       return;

@@ -27,7 +27,7 @@ export function cancel(buf: Buffer, members: Span[], { inFlight, approvals, audi
   if (held !== undefined) {
     // Withdrawn: whatever the human answers now has no effect, and nobody expects a reply.
     approvals.withdraw(held, "the client cancelled the call");
-    audit.denied(held.decision, held.field, { approval: "withdrawn" });
+    audit.denied(held.verdict, held.field, { approval: "withdrawn" });
     inFlight.rememberDenied(key);
   } else {
     if (pending.call !== undefined) audit.forwarded(pending.call, pending.started, { cancelled: true });

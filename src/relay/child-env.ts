@@ -7,7 +7,7 @@
 const OUTER_NPM = /^npm_(?:config_(?:package|yes|call|user_agent)|command|execpath|node_execpath|lifecycle_.*|package_.*)$/;
 
 /** Whether npm (npx, npm exec, npm run) started this process: only then are its variables stripped. */
-export function startedByNpm(env: NodeJS.ProcessEnv): boolean {
+function startedByNpm(env: NodeJS.ProcessEnv): boolean {
   return env.npm_command !== undefined || env.npm_lifecycle_event !== undefined;
 }
 

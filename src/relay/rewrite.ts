@@ -4,7 +4,7 @@ import { decodeSpan, member } from "../wire/message.ts";
 import type { Span } from "../wire/scan.ts";
 
 /** An object message rebuilt from its members, with `replace` supplying new values by key. */
-export function rebuildObject(buf: Buffer, members: Span[], replace: Record<string, string>): string {
+function rebuildObject(buf: Buffer, members: Span[], replace: Record<string, string>): string {
   const parts = members.map((span) => {
     const key = span.key!;
     const value = Object.hasOwn(replace, key) ? replace[key] : buf.toString("utf8", span.start, span.end);

@@ -187,7 +187,7 @@ export class Router {
 
   /** The server is gone: every request still waiting gets an error naming why. */
   serverExited(description: string): void {
-    for (const held of this.#parts.approvals.withdrawAll(`the MCP server ${description}`)) this.#parts.audit.denied(held.decision, held.field, { approval: "withdrawn", error: `server ${description}` });
+    for (const held of this.#parts.approvals.withdrawAll(`the MCP server ${description}`)) this.#parts.audit.denied(held.verdict, held.field, { approval: "withdrawn", error: `server ${description}` });
     for (const pending of this.#parts.inFlight.drain()) {
       this.#parts.outbox.send(errorReply(pending.id, SERVER_ERROR, `mcpgate: the MCP server ${description} before answering ${pending.method}`));
       if (pending.call !== undefined) this.#parts.audit.forwarded(pending.call, pending.started, { is_error: true, error: `server ${description}` });
@@ -196,7 +196,9 @@ export class Router {
   }
 
   #fault(what: string, bytes: Buffer, error: unknown): void {
-    this.#options.log.warn(`internal error while handling ${what} (${(error as Error)?.message ?? String(error)}); not forwarded: ${preview(bytes, 200)}`);
+    const message = (error as Error)?.message ?? String(error);
+    this.#options.log.warn(`internal error while handling ${what} (${message}); not forwarded: ${preview(bytes, 200)}`);
+    this.#parts.audit.fault(what, message);
   }
 }
 

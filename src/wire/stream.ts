@@ -8,7 +8,8 @@
 const QUOTE = 0x22;
 const BACKSLASH = 0x5c;
 
-const enum S {
+/** Where the checker is in the grammar: what the next byte may be. */
+const enum Expect {
   Value,
   /** After "[": a value or "]". */
   ValueOrEnd,
@@ -25,7 +26,8 @@ const enum S {
   Failed,
 }
 
-const enum N {
+/** How far a number token has come: which bytes may continue it. */
+const enum NumberPart {
   Sign,
   Zero,
   Int,
@@ -52,9 +54,9 @@ function isDigit(c: number): boolean {
 }
 
 export class JsonStream {
-  #state = S.Value;
+  #state = Expect.Value;
   readonly #stack: number[] = [];
-  #number = N.Sign;
+  #number = NumberPart.Sign;
   #literal: Buffer = LITERAL_TEXT[0]!;
   #literalAt = 0;
   /** Inside a string: the next byte is escaped. */
@@ -77,12 +79,12 @@ export class JsonStream {
   topIsObject = false;
 
   get failed(): boolean {
-    return this.#state === S.Failed;
+    return this.#state === Expect.Failed;
   }
 
   /** Whether the top-level value is complete (only whitespace may follow). */
   get done(): boolean {
-    return this.#state === S.Done;
+    return this.#state === Expect.Done;
   }
 
   /** Feeds the next bytes; false once the input can no longer be valid JSON. */
@@ -91,21 +93,21 @@ export class JsonStream {
     const end = buf.length;
     while (i < end) {
       switch (this.#state) {
-        case S.Failed:
+        case Expect.Failed:
           return false;
-        case S.Done: {
+        case Expect.Done: {
           const c = buf[i]!;
           if (!isSpace(c)) return this.#fail(i, "unexpected data after the JSON value");
           i++;
           break;
         }
-        case S.String:
+        case Expect.String:
           i = this.#string(buf, i, end);
           break;
-        case S.Number:
+        case Expect.Number:
           i = this.#numberByte(buf, i);
           break;
-        case S.Literal: {
+        case Expect.Literal: {
           const c = buf[i]!;
           if (c !== this.#literal[this.#literalAt]) return this.#fail(i, "malformed literal");
           if (this.#capture !== undefined) this.#captureByte(c);
@@ -131,14 +133,14 @@ export class JsonStream {
 
   /** The input ended: true if it was exactly one JSON value. */
   end(): boolean {
-    if (this.#state === S.Number && (this.#number === N.Zero || this.#number === N.Int || this.#number === N.Fraction || this.#number === N.Exponent)) this.#valueEnded();
-    if (this.#state === S.Done) return true;
-    if (this.#state !== S.Failed) this.#fail(0, "unexpected end of input");
+    if (this.#state === Expect.Number && (this.#number === NumberPart.Zero || this.#number === NumberPart.Int || this.#number === NumberPart.Fraction || this.#number === NumberPart.Exponent)) this.#valueEnded();
+    if (this.#state === Expect.Done) return true;
+    if (this.#state !== Expect.Failed) this.#fail(0, "unexpected end of input");
     return false;
   }
 
   #fail(i: number, error: string): false {
-    this.#state = S.Failed;
+    this.#state = Expect.Failed;
     this.error = error;
     this.at = this.#offset + i;
     return false;
@@ -146,14 +148,14 @@ export class JsonStream {
 
   #structural(c: number, i: number): boolean {
     const state = this.#state;
-    if (state === S.Value) return this.#valueStart(c, i);
-    if (state === S.ValueOrEnd) {
+    if (state === Expect.Value) return this.#valueStart(c, i);
+    if (state === Expect.ValueOrEnd) {
       if (c !== 0x5d) return this.#valueStart(c, i);
       this.#close();
       return true;
     }
-    if (state === S.KeyOrEnd || state === S.Key) {
-      if (c === 0x7d && state === S.KeyOrEnd) {
+    if (state === Expect.KeyOrEnd || state === Expect.Key) {
+      if (c === 0x7d && state === Expect.KeyOrEnd) {
         this.#close();
         return true;
       }
@@ -161,18 +163,18 @@ export class JsonStream {
       this.#inKey = true;
       const depth = this.#stack.length;
       this.#key = depth === 1 || (depth === 2 && this.#member === "result") ? [] : undefined;
-      this.#state = S.String;
+      this.#state = Expect.String;
       return true;
     }
-    if (state === S.Colon) {
+    if (state === Expect.Colon) {
       if (c !== 0x3a) return this.#fail(i, 'expected ":"');
-      this.#state = S.Value;
+      this.#state = Expect.Value;
       return true;
     }
     // AfterValue
     const top = this.#stack[this.#stack.length - 1];
     if (c === 0x2c) {
-      this.#state = top === OBJECT ? S.Key : S.Value;
+      this.#state = top === OBJECT ? Expect.Key : Expect.Value;
       return true;
     }
     if ((c === 0x7d && top === OBJECT) || (c === 0x5d && top === ARRAY)) {
@@ -194,25 +196,25 @@ export class JsonStream {
       if (depth === 0) this.topIsObject = c === 0x7b;
       this.#capture = undefined;
       this.#stack.push(c === 0x7b ? OBJECT : ARRAY);
-      this.#state = c === 0x7b ? S.KeyOrEnd : S.ValueOrEnd;
+      this.#state = c === 0x7b ? Expect.KeyOrEnd : Expect.ValueOrEnd;
       return true;
     }
     if (this.#capture !== undefined) this.#captureByte(c);
     if (c === QUOTE) {
       this.#inKey = false;
-      this.#state = S.String;
+      this.#state = Expect.String;
       return true;
     }
     if (c === 0x2d || isDigit(c)) {
-      this.#number = c === 0x2d ? N.Sign : c === 0x30 ? N.Zero : N.Int;
-      this.#state = S.Number;
+      this.#number = c === 0x2d ? NumberPart.Sign : c === 0x30 ? NumberPart.Zero : NumberPart.Int;
+      this.#state = Expect.Number;
       return true;
     }
     const literal = c === 0x74 ? 0 : c === 0x66 ? 1 : c === 0x6e ? 2 : -1;
     if (literal === -1) return this.#fail(i, `unexpected character ${JSON.stringify(String.fromCharCode(c))}`);
     this.#literal = LITERAL_TEXT[literal]!;
     this.#literalAt = 1;
-    this.#state = S.Literal;
+    this.#state = Expect.Literal;
     return true;
   }
 
@@ -228,7 +230,7 @@ export class JsonStream {
       else this.values.set(this.#captureFor, text);
       this.#capture = undefined;
     }
-    this.#state = this.#stack.length === 0 ? S.Done : S.AfterValue;
+    this.#state = this.#stack.length === 0 ? Expect.Done : Expect.AfterValue;
   }
 
   #startCapture(name: string): void {
@@ -297,38 +299,38 @@ export class JsonStream {
     if (this.#key !== undefined && this.#stack.length === 1) this.keys.push(this.#lastKey);
     this.#key = undefined;
     this.#inKey = false;
-    this.#state = S.Colon;
+    this.#state = Expect.Colon;
   }
 
   /** One byte of a number, or its end (the byte is then left for the next state). */
   #numberByte(buf: Buffer, i: number): number {
     const c = buf[i]!;
     const digit = isDigit(c);
-    let next: N | -1 | -2 = -1;
+    let next: NumberPart | -1 | -2 = -1;
     switch (this.#number) {
-      case N.Sign:
-        next = c === 0x30 ? N.Zero : digit ? N.Int : -1;
+      case NumberPart.Sign:
+        next = c === 0x30 ? NumberPart.Zero : digit ? NumberPart.Int : -1;
         break;
-      case N.Zero:
-        next = c === 0x2e ? N.Dot : c === 0x65 || c === 0x45 ? N.E : -2;
+      case NumberPart.Zero:
+        next = c === 0x2e ? NumberPart.Dot : c === 0x65 || c === 0x45 ? NumberPart.E : -2;
         break;
-      case N.Int:
-        next = digit ? N.Int : c === 0x2e ? N.Dot : c === 0x65 || c === 0x45 ? N.E : -2;
+      case NumberPart.Int:
+        next = digit ? NumberPart.Int : c === 0x2e ? NumberPart.Dot : c === 0x65 || c === 0x45 ? NumberPart.E : -2;
         break;
-      case N.Dot:
-        next = digit ? N.Fraction : -1;
+      case NumberPart.Dot:
+        next = digit ? NumberPart.Fraction : -1;
         break;
-      case N.Fraction:
-        next = digit ? N.Fraction : c === 0x65 || c === 0x45 ? N.E : -2;
+      case NumberPart.Fraction:
+        next = digit ? NumberPart.Fraction : c === 0x65 || c === 0x45 ? NumberPart.E : -2;
         break;
-      case N.E:
-        next = c === 0x2b || c === 0x2d ? N.ESign : digit ? N.Exponent : -1;
+      case NumberPart.E:
+        next = c === 0x2b || c === 0x2d ? NumberPart.ESign : digit ? NumberPart.Exponent : -1;
         break;
-      case N.ESign:
-        next = digit ? N.Exponent : -1;
+      case NumberPart.ESign:
+        next = digit ? NumberPart.Exponent : -1;
         break;
-      case N.Exponent:
-        next = digit ? N.Exponent : -2;
+      case NumberPart.Exponent:
+        next = digit ? NumberPart.Exponent : -2;
         break;
     }
     if (next === -1) {
@@ -341,7 +343,7 @@ export class JsonStream {
       return i;
     }
     if (this.#capture !== undefined) this.#captureByte(c);
-    this.#number = next as N;
+    this.#number = next as NumberPart;
     return i + 1;
   }
 }

@@ -5,7 +5,6 @@ import { describe, it } from "node:test";
 import fc from "fast-check";
 import { Counters } from "../../src/limits/counters.ts";
 import { compilePolicy, type CompiledPolicy } from "../../src/policy/compile.ts";
-import { consume, decide } from "../../src/policy/decide.ts";
 import { denialResult, type Evaluation, type Verdict } from "../../src/policy/decision.ts";
 import { charge, evaluate, evaluateApproved } from "../../src/policy/evaluate.ts";
 import { parsePolicy } from "../../src/policy/load.ts";
@@ -318,25 +317,5 @@ describe("the checks behind a verdict", () => {
     assert.deepEqual(summary(evaluate(policy, { name: "checked", args: { amount: "x" } }, 0, counters)), ["+hide", "+tools.checked", "+all_tools.deny_if[0]", "-tools.checked.schema"]);
     assert.deepEqual(summary(evaluate(policy, { name: "run", args: { blocked: true } }, 0, counters)), ["+hide", "+tools.run", "-all_tools.deny_if[0]"]);
     assert.deepEqual(summary(evaluate(compile('version: "1"\ndefault: deny\nhide: [x]\n'), { name: "x", args: {} }, 0, counters)), ["-hide[0]"]);
-  });
-});
-
-describe("decide and consume (transitional: removed when the router switches to evaluate)", () => {
-  const policy = compile(PURE_POLICY);
-
-  it("are evaluate's verdict with its charge flattened in, and charge()", () => {
-    const counters = new Counters(policy.counters);
-    assert.deepEqual(decide(policy, counters, { name: "pay", args: { amount: 4 } }, 0), {
-      effect: "allow",
-      tool: "pay",
-      rule: "tools.pay",
-      reason: "allowed by tools.pay",
-      counters: ["all_tools.limits[0]", "counter:money"],
-      amounts: [1, 4],
-    });
-    assert.deepEqual(decide(policy, counters, { name: "push", args: {} }, 0, undefined, true), { effect: "allow", tool: "push", rule: "tools.push", reason: "allowed by tools.push", counters: ["all_tools.limits[0]", "counter:shell"] });
-    consume(decide(policy, counters, { name: "pay", args: { amount: 4 } }, 0), counters, 0);
-    assert.equal(counters.get("counter:money").used(0, 20_000), 4);
-    assert.equal(counters.get("all_tools.limits[0]").used(0, 10_000), 1);
   });
 });
