@@ -5,6 +5,8 @@
 // the little a relay needs from a JSON-RPC message: its top-level keys, the raw text of its
 // `id`, `method` and `jsonrpc`, and whether `result.isError` is true.
 
+import { nextNumberPart, NumberPart, numberMayEnd } from "./json-number.ts";
+
 const QUOTE = 0x22;
 const BACKSLASH = 0x5c;
 
@@ -26,17 +28,6 @@ const enum Expect {
   Failed,
 }
 
-/** How far a number token has come: which bytes may continue it. */
-const enum NumberPart {
-  Sign,
-  Zero,
-  Int,
-  Dot,
-  Fraction,
-  E,
-  ESign,
-  Exponent,
-}
 
 const OBJECT = 1;
 const ARRAY = 2;
@@ -133,7 +124,7 @@ export class JsonStream {
 
   /** The input ended: true if it was exactly one JSON value. */
   end(): boolean {
-    if (this.#state === Expect.Number && (this.#number === NumberPart.Zero || this.#number === NumberPart.Int || this.#number === NumberPart.Fraction || this.#number === NumberPart.Exponent)) this.#valueEnded();
+    if (this.#state === Expect.Number && numberMayEnd(this.#number)) this.#valueEnded();
     if (this.#state === Expect.Done) return true;
     if (this.#state !== Expect.Failed) this.#fail(0, "unexpected end of input");
     return false;
@@ -305,34 +296,7 @@ export class JsonStream {
   /** One byte of a number, or its end (the byte is then left for the next state). */
   #numberByte(buf: Buffer, i: number): number {
     const c = buf[i]!;
-    const digit = isDigit(c);
-    let next: NumberPart | -1 | -2 = -1;
-    switch (this.#number) {
-      case NumberPart.Sign:
-        next = c === 0x30 ? NumberPart.Zero : digit ? NumberPart.Int : -1;
-        break;
-      case NumberPart.Zero:
-        next = c === 0x2e ? NumberPart.Dot : c === 0x65 || c === 0x45 ? NumberPart.E : -2;
-        break;
-      case NumberPart.Int:
-        next = digit ? NumberPart.Int : c === 0x2e ? NumberPart.Dot : c === 0x65 || c === 0x45 ? NumberPart.E : -2;
-        break;
-      case NumberPart.Dot:
-        next = digit ? NumberPart.Fraction : -1;
-        break;
-      case NumberPart.Fraction:
-        next = digit ? NumberPart.Fraction : c === 0x65 || c === 0x45 ? NumberPart.E : -2;
-        break;
-      case NumberPart.E:
-        next = c === 0x2b || c === 0x2d ? NumberPart.ESign : digit ? NumberPart.Exponent : -1;
-        break;
-      case NumberPart.ESign:
-        next = digit ? NumberPart.Exponent : -1;
-        break;
-      case NumberPart.Exponent:
-        next = digit ? NumberPart.Exponent : -2;
-        break;
-    }
+    const next = nextNumberPart(this.#number, c);
     if (next === -1) {
       this.#fail(i, "malformed number");
       return i;
@@ -343,7 +307,7 @@ export class JsonStream {
       return i;
     }
     if (this.#capture !== undefined) this.#captureByte(c);
-    this.#number = next as NumberPart;
+    this.#number = next;
     return i + 1;
   }
 }

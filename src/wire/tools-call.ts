@@ -107,25 +107,29 @@ function inspect(value: unknown): { keys: number; collision?: [string, string] }
       for (const element of item) stack.push(element);
       continue;
     }
-    let folded: Map<string, string> | undefined;
-    let first: string | undefined;
+    // Keys that fold to themselves (lower-case ASCII, as nearly all are) are distinct from each
+    // other already; only an object with another kind of key is compared under folding.
+    let folds = false;
     for (const key in item) {
       keys++;
       stack.push((item as Record<string, unknown>)[key]);
-      if (collision !== undefined) continue;
-      // Most objects hold one key or a few: the map is made only for a second one.
-      if (first === undefined) {
-        first = key;
-        continue;
-      }
-      if (folded === undefined) folded = new Map([[foldKey(first), first]]);
-      const fold = foldKey(key);
-      const other = folded.get(fold);
-      if (other !== undefined) collision = [other, key];
-      else folded.set(fold, key);
+      if (!folds && foldKey(key) !== key) folds = true;
     }
+    if (folds && collision === undefined) collision = foldCollision(Object.keys(item));
   }
   return collision === undefined ? { keys } : { keys, collision };
+}
+
+/** The first two of `keys` that fold to the same key, if any. */
+function foldCollision(keys: string[]): [string, string] | undefined {
+  const seen = new Map<string, string>();
+  for (const key of keys) {
+    const fold = foldKey(key);
+    const other = seen.get(fold);
+    if (other !== undefined) return [other, key];
+    seen.set(fold, key);
+  }
+  return undefined;
 }
 
 /**

@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { PassThrough } from "node:stream";
 import fc from "fast-check";
-import { Coalescer } from "../../src/relay/gateway.ts";
+import { Coalescer } from "../../src/relay/pumps.ts";
 
 function sink() {
   const writes: Buffer[] = [];
