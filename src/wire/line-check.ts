@@ -13,14 +13,17 @@ const SPACE = 0x20;
 
 /** Why the line's content `buf[0, end)` must not be forwarded (and where, if one byte says so); or undefined. */
 export function lineProblem(buf: Buffer, end: number): { reason: string; at?: number } | undefined {
+  let ascii = true;
   for (let i = 0; i < end; i++) {
     const c = buf[i]!;
-    if (c < SPACE && c !== TAB) {
+    if (c >= SPACE) {
+      if (c >= 0x80) ascii = false;
+    } else if (c !== TAB) {
       const what = c === 0x0d ? "a bare carriage return (\\r), which some servers' framing reads as a line end" : `the raw control character 0x${c.toString(16).padStart(2, "0")}, which JSON does not allow`;
       return { reason: `the message holds ${what}`, at: i };
     }
   }
-  const view = end === buf.length ? buf : buf.subarray(0, end);
-  if (!isUtf8(view)) return { reason: "the message is not valid UTF-8" };
+  // (An all-ASCII line is UTF-8: the native check runs only for lines with other bytes.)
+  if (!ascii && !isUtf8(end === buf.length ? buf : buf.subarray(0, end))) return { reason: "the message is not valid UTF-8" };
   return undefined;
 }
