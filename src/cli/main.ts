@@ -112,7 +112,7 @@ In an MCP client config (Claude Desktop, Cursor, VS Code, Claude Code):
 
   program
     .command("install")
-    .description("run the stdio servers of your MCP client configs through mcpgate with this policy (a backup of each file first)")
+    .description("run the stdio servers in your MCP client configs through mcpgate, backing up each file first")
     .usage("--policy FILE [--client NAME] [--server NAME] [--dry-run]")
     .option("-p, --policy <file>", "policy file; its absolute path goes into the configs (default: $MCPGATE_POLICY)")
     .option("--client <name>", `only this client's configs: ${CLIENT_NAMES.join(", ")} (repeatable)`, collectClient)
@@ -127,7 +127,7 @@ In an MCP client config (Claude Desktop, Cursor, VS Code, Claude Code):
 
   program
     .command("uninstall")
-    .description("give the servers that install wrapped their own commands back (a backup of each file first)")
+    .description("give the servers install wrapped their own commands back")
     .usage("[--client NAME] [--server NAME] [--dry-run]")
     .option("--client <name>", `only this client's configs: ${CLIENT_NAMES.join(", ")} (repeatable)`, collectClient)
     .option("--server <name>", "only the server of this name (repeatable)", collect)
