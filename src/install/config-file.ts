@@ -51,7 +51,13 @@ function separator(text: string, args: Node): string {
     if (/^\s*,\s*$/.test(between)) return between;
   }
   const lead = first === undefined ? "" : text.slice(args.offset + 1, first.offset);
-  return /^\s*\n\s*$/.test(lead) ? `,${lead.slice(lead.lastIndexOf("\n"))}` : ", ";
+  return /^\s*\n\s*$/.test(lead) ? `,${lastLineBreak(lead)}` : ", ";
+}
+
+/** The last line break of whitespace `gap` ("\r\n" or "\n") and the indentation after it. */
+function lastLineBreak(gap: string): string {
+  const at = gap.lastIndexOf("\n");
+  return gap.slice(at > 0 && gap[at - 1] === "\r" ? at - 1 : at);
 }
 
 /** The edits that run `entry` through mcpgate with `policy`. */
@@ -66,7 +72,7 @@ function wrapEdits(text: string, entry: Node, policy: string): Edit[] {
     // (jsonc-parser's modify() reformats around its insertion, which would overlap the edit above.)
     const property = command.parent!;
     const lead = /\s*$/.exec(text.slice(0, property.offset))![0];
-    const gap = lead.includes("\n") ? lead.slice(lead.lastIndexOf("\n")) : " ";
+    const gap = lead.includes("\n") ? lastLineBreak(lead) : " ";
     return [...edits, { offset: property.offset + property.length, length: 0, content: `,${gap}"args": [${inserted.join(", ")}]` }];
   }
   const elements = args.children ?? [];
@@ -108,7 +114,8 @@ export function planFile(text: string, location: ConfigLocation, action: Action,
           edits.push(...wrapEdits(text, value, action.policy));
           servers.push({ name, ...where, status: "wrapped" });
         } else if (shape.kind === "wrapped") {
-          servers.push({ name, ...where, status: "already wrapped", ...(shape.policy === undefined ? {} : { detail: `policy ${shape.policy}` }) });
+          const other = shape.policy === action.policy ? "" : ` (not ${action.policy}: uninstall, then install, to switch)`;
+          servers.push({ name, ...where, status: "already wrapped", detail: `policy ${shape.policy ?? "from MCPGATE_POLICY"}${other}` });
         } else servers.push({ name, ...where, status: "not wrapped", detail: shape.reason });
       } else if (shape.kind === "wrapped") {
         edits.push(...unwrapEdits(text, value, shape.commandAt));

@@ -153,4 +153,25 @@ describe("a config file's text", () => {
     assert.ok(restored.ok);
     assert.equal(restored.updated, text.replace('"my-server",', '"my-server",\n      "args": [],'));
   });
+
+  it("keeps CRLF line ends in what it inserts", () => {
+    const text = '{\r\n  "mcpServers": {\r\n    "a": {\r\n      "command": "x",\r\n      "args": [\r\n        "1"\r\n      ]\r\n    },\r\n    "b": {\r\n      "command": "y"\r\n    }\r\n  }\r\n}\r\n';
+    const installed = planFile(text, at("cursor", "user"), install, all);
+    assert.ok(installed.ok);
+    assert.equal(installed.updated.replace(/\r\n/g, "").includes("\n"), false, "no bare LF");
+    assert.deepEqual(parse(installed.updated), {
+      mcpServers: { a: { command: "npx", args: ["-y", "mcpgate", "--policy", POLICY, "--", "x", "1"] }, b: { command: "npx", args: ["-y", "mcpgate", "--policy", POLICY, "--", "y"] } },
+    });
+    const restored = planFile(installed.updated, at("cursor", "user"), { kind: "uninstall" }, all);
+    assert.ok(restored.ok);
+    assert.equal(restored.updated, text.replace('"y"\r\n', '"y",\r\n      "args": []\r\n'));
+  });
+
+  it("says which policy a wrapped server already has, and how to switch", () => {
+    const text = JSON.stringify({ mcpServers: { a: { command: "npx", args: ["-y", "mcpgate", "--policy", "/old.yaml", "--", "x"] } } });
+    const plan = planFile(text, at("cursor", "user"), install, all);
+    assert.ok(plan.ok);
+    assert.equal(plan.updated, text);
+    assert.deepEqual(plan.servers, [{ name: "a", status: "already wrapped", detail: `policy /old.yaml (not ${POLICY}: uninstall, then install, to switch)` }]);
+  });
 });
