@@ -37,13 +37,24 @@ function isMcpgateBinary(command: string): boolean {
   return /(^|[\\/])mcpgate(\.cmd|\.exe)?$/i.test(command);
 }
 
-/** Where the server's own argv starts in a wrapper's args (after "--"), if `command`+`args` is one. */
+/** Where the command npx runs is in its args: the first that is no npx option ("-y", "-p PKG"). */
+function npxCommandAt(args: readonly string[]): number {
+  for (let i = 0; i < args.length; i++) {
+    if (args[i] === "-p" || args[i] === "--package") i++;
+    else if (!args[i]!.startsWith("-")) return i;
+  }
+  return -1;
+}
+
+/** Where the server's own argv starts in a wrapper's args (after "--"), if `command`+`args` is one:
+ * `mcpgate ...`, `node .../bin/mcpgate.js ...` or `npx [...] mcpgate[@version] ...`. */
 function wrappedServerAt(command: string, args: readonly string[]): number | "not-a-wrapper" | "no-server" {
   let from: number;
   if (isMcpgateBinary(command)) from = 0;
+  else if (/(^|[\\/])node(\.exe)?$/i.test(command) && /(^|[\\/])mcpgate(\.c?js)?$/i.test(args[0] ?? "")) from = 1;
   else if (/(^|[\\/])npx(\.cmd|\.exe)?$/i.test(command)) {
-    const at = args.findIndex(isMcpgatePackage);
-    if (at === -1) return "not-a-wrapper";
+    const at = npxCommandAt(args);
+    if (at === -1 || !isMcpgatePackage(args[at]!)) return "not-a-wrapper";
     from = at + 1;
   } else return "not-a-wrapper";
   const separator = args.indexOf("--", from);

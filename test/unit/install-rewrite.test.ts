@@ -58,6 +58,10 @@ describe("one entry", () => {
     });
     assert.deepEqual(shapeOf({ command: "npx", args: ["-y", "mcpgate", "check", "p.yaml"] }), { kind: "skip", reason: "runs mcpgate without a server after --: left alone" });
     assert.equal(shapeOf({ command: "npx", args: ["-y", "mcpgate-other", "--", "x"] }).kind, "stdio");
+    assert.equal(shapeOf({ command: "npx", args: ["-y", "search-mcp", "--query", "mcpgate"] }).kind, "stdio", "mcpgate as an argument of another server");
+    assert.equal(shapeOf({ command: "npx", args: ["--yes", "-p", "mcpgate@0.1.0", "mcpgate", "--policy", "/p.yaml", "--", "x"] }).kind, "wrapped");
+    assert.deepEqual(unwrapEntry({ command: "node", args: ["/src/mcpgate/bin/mcpgate.js", "--policy", "/p.yaml", "--", "python", "-m", "s"] }), { command: "python", args: ["-m", "s"] });
+    assert.equal(shapeOf({ command: "node", args: ["server.js", "--", "x"] }).kind, "stdio");
   });
 
   it("uninstall(install(x)) is x for any stdio entry (an absent args comes back as [])", () => {
