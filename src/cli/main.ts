@@ -5,6 +5,8 @@ import { check, type CheckOptions } from "./check.ts";
 import { EXIT_OK, EXIT_USAGE } from "./exit-codes.ts";
 import { channelProblem, explain, type ExplainOptions } from "./explain.ts";
 import { init, type InitOptions } from "./init.ts";
+import { install, uninstall, type InstallOptions, type UninstallOptions } from "./install.ts";
+import { CLIENT_NAMES, clientNameProblem, type ClientName } from "../install/clients.ts";
 import { printError } from "./log.ts";
 import type { Channel } from "../policy/verdict.ts";
 import { findMistake, mistakeMessage } from "./usage.ts";
@@ -30,6 +32,15 @@ function parseChannel(text: string): Channel {
   if (problem !== undefined) throw new InvalidArgumentError(problem);
   return text as Channel;
 }
+
+/** Repeatable --client: each one a client mcpgate knows. */
+function collectClient(text: string, previous: ClientName[] = []): ClientName[] {
+  const problem = clientNameProblem(text);
+  if (problem !== undefined) throw new InvalidArgumentError(problem);
+  return [...previous, text as ClientName];
+}
+
+const collect = (text: string, previous: string[] = []): string[] => [...previous, text];
 
 export async function main(argv: string[]): Promise<number> {
   const separator = argv.indexOf("--");
@@ -97,6 +108,33 @@ In an MCP client config (Claude Desktop, Cursor, VS Code, Claude Code):
     .option("--timeout <ms>", "how long the server gets to answer each request", parseMs, 30_000)
     .action((options: InitOptions) => {
       result = init(server, options, version);
+    });
+
+  program
+    .command("install")
+    .description("run the stdio servers in your MCP client configs through mcpgate, backing up each file first")
+    .usage("--policy FILE [--client NAME] [--server NAME] [--dry-run]")
+    .option("-p, --policy <file>", "policy file; its absolute path goes into the configs (default: $MCPGATE_POLICY)")
+    .option("--client <name>", `only this client's configs: ${CLIENT_NAMES.join(", ")} (repeatable)`, collectClient)
+    .option("--server <name>", "only the server of this name (repeatable)", collect)
+    .option("--dry-run", "print the diff of each file instead of writing it")
+    .action((options: InstallOptions, command: Command) => {
+      // --policy and --dry-run are also the program's own options, which commander gives them to.
+      const parent = (command.parent?.opts() ?? {}) as WrapOptions & { dryRun?: boolean };
+      const policy = options.policy ?? parent.policy;
+      result = install({ ...options, ...(policy === undefined ? {} : { policy }), dryRun: options.dryRun === true || parent.dryRun === true });
+    });
+
+  program
+    .command("uninstall")
+    .description("give the servers install wrapped their own commands back")
+    .usage("[--client NAME] [--server NAME] [--dry-run]")
+    .option("--client <name>", `only this client's configs: ${CLIENT_NAMES.join(", ")} (repeatable)`, collectClient)
+    .option("--server <name>", "only the server of this name (repeatable)", collect)
+    .option("--dry-run", "print the diff of each file instead of writing it")
+    .action((options: UninstallOptions, command: Command) => {
+      const parent = (command.parent?.opts() ?? {}) as { dryRun?: boolean };
+      result = uninstall({ ...options, dryRun: options.dryRun === true || parent.dryRun === true });
     });
 
   for (const command of program.commands) command.exitOverride();

@@ -75,3 +75,13 @@ export function strictJsonProblem(source: string): JsonProblem | undefined {
     return { ...position(source, offset), message };
   }
 }
+
+/** The first place `source` is not JSONC as MCP clients read it (comments and trailing commas allowed). */
+export function jsoncProblem(source: string): JsonProblem | undefined {
+  const errors: ParseError[] = [];
+  parse(source, errors, { disallowComments: false, allowTrailingComma: true, allowEmptyContent: true });
+  const first = errors[0];
+  if (first === undefined) return undefined;
+  const { offset, message } = explain(source, first);
+  return { ...position(source, offset), message: message.replace(/^invalid JSON:/, "invalid JSONC:") };
+}

@@ -42,11 +42,13 @@ describe("usage mistakes", () => {
       run.stderr,
       [
         "mcpgate: unknown command 'status'. The commands are:",
-        "  mcpgate --policy FILE [options] -- COMMAND [ARGS...]   wrap a server (the main job)",
-        "  mcpgate check [options] [files...]                     validate policy files; exit 0 if all are valid, 1 if any is not",
-        "  mcpgate explain [options] <tool> [json_args]           print the decision for one call and every check behind it, without starting a server; exit 0 allow, 1 deny, 3 approve",
-        "  mcpgate init [-o FILE] [options] -- COMMAND [ARGS...]  start a server, list its tools, and write a starter policy that names them",
-        "  mcpgate help [COMMAND]                                 help for a command",
+        "  mcpgate --policy FILE [options] -- COMMAND [ARGS...]                       wrap a server (the main job)",
+        "  mcpgate check [options] [files...]                                         validate policy files; exit 0 if all are valid, 1 if any is not",
+        "  mcpgate explain [options] <tool> [json_args]                               print the decision for one call and every check behind it, without starting a server; exit 0 allow, 1 deny, 3 approve",
+        "  mcpgate init [-o FILE] [options] -- COMMAND [ARGS...]                      start a server, list its tools, and write a starter policy that names them",
+        "  mcpgate install --policy FILE [--client NAME] [--server NAME] [--dry-run]  run the stdio servers in your MCP client configs through mcpgate, backing up each file first",
+        "  mcpgate uninstall [--client NAME] [--server NAME] [--dry-run]              give the servers install wrapped their own commands back",
+        "  mcpgate help [COMMAND]                                                     help for a command",
         "",
       ].join("\n"),
     );
