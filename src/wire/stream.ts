@@ -1,10 +1,9 @@
 // An incremental JSON checker, for lines too large to hold: fed chunk by chunk, it keeps only
 // its position in the grammar (a stack of open containers and the token in progress), so a
 // 1 GiB message costs the same few bytes of state as a small one. It checks what scan.ts checks
-// (structure, numbers, literals; string contents are left to the peer's parser) and remembers
-// the little a relay needs from a JSON-RPC message: its top-level keys, the raw text of its
-// `id`, `method` and `jsonrpc`, and whether `result.isError` is true.
-
+// (structure, numbers, literals; string contents are left to the peer's parser) and, through
+// envelope-memo.ts, remembers the little a relay needs from a JSON-RPC message.
+import { EnvelopeMemo } from "./envelope-memo.ts";
 import { nextNumberPart, NumberPart, numberMayEnd } from "./json-number.ts";
 
 const QUOTE = 0x22;
@@ -28,13 +27,9 @@ const enum Expect {
   Failed,
 }
 
-
 const OBJECT = 1;
 const ARRAY = 2;
 const LITERAL_TEXT = [Buffer.from("true"), Buffer.from("false"), Buffer.from("null")];
-/** Raw values of interest are small: an id, a method name. Longer ones are not recorded. */
-const CAPTURE_LIMIT = 1_024;
-const KEY_LIMIT = 64;
 
 function isSpace(c: number): boolean {
   return c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09;
@@ -54,20 +49,26 @@ export class JsonStream {
   #escaped = false;
   /** Whether the string in progress is a key (else a value). */
   #inKey = false;
-  /** Bytes of the key in progress, when it is one we may need (depth 1, or isError under result). */
-  #key: number[] | undefined;
-  #lastKey = "";
-  /** The depth-1 key whose value is in progress, and whether that value is `result`'s object. */
-  #member = "";
-  #capture: number[] | undefined;
-  #captureFor = "";
+  readonly #memo = new EnvelopeMemo();
   #offset = 0;
   error: string | undefined;
   at = 0;
-  readonly keys: string[] = [];
-  readonly values = new Map<string, string>();
-  resultIsError = false;
   topIsObject = false;
+
+  /** The top-level keys so far, in order. */
+  get keys(): readonly string[] {
+    return this.#memo.keys;
+  }
+
+  /** The raw JSON text of `id`, `method` and `jsonrpc`, once each is complete. */
+  get values(): ReadonlyMap<string, string> {
+    return this.#memo.values;
+  }
+
+  /** Whether `result.isError` is true. */
+  get resultIsError(): boolean {
+    return this.#memo.resultIsError;
+  }
 
   get failed(): boolean {
     return this.#state === Expect.Failed;
@@ -101,7 +102,7 @@ export class JsonStream {
         case Expect.Literal: {
           const c = buf[i]!;
           if (c !== this.#literal[this.#literalAt]) return this.#fail(i, "malformed literal");
-          if (this.#capture !== undefined) this.#captureByte(c);
+          this.#memo.valueByte(c);
           i++;
           if (++this.#literalAt === this.#literal.length) this.#valueEnded();
           break;
@@ -152,8 +153,7 @@ export class JsonStream {
       }
       if (c !== QUOTE) return this.#fail(i, "expected a string key");
       this.#inKey = true;
-      const depth = this.#stack.length;
-      this.#key = depth === 1 || (depth === 2 && this.#member === "result") ? [] : undefined;
+      this.#memo.keyStart(this.#stack.length);
       this.#state = Expect.String;
       return true;
     }
@@ -176,21 +176,15 @@ export class JsonStream {
   }
 
   #valueStart(c: number, i: number): boolean {
-    const depth = this.#stack.length;
-    if (depth === 1 && this.#stack[0] === OBJECT) {
-      this.#member = this.#lastKey;
-      if (this.#member === "id" || this.#member === "method" || this.#member === "jsonrpc") this.#startCapture(this.#member);
-    } else if (depth === 2 && this.#member === "result" && this.#stack[1] === OBJECT && this.#lastKey === "isError") {
-      this.#startCapture("isError");
-    }
-    if (c === 0x7b || c === 0x5b) {
-      if (depth === 0) this.topIsObject = c === 0x7b;
-      this.#capture = undefined;
+    const container = c === 0x7b || c === 0x5b;
+    this.#memo.valueStart(this.#stack, container);
+    if (container) {
+      if (this.#stack.length === 0) this.topIsObject = c === 0x7b;
       this.#stack.push(c === 0x7b ? OBJECT : ARRAY);
       this.#state = c === 0x7b ? Expect.KeyOrEnd : Expect.ValueOrEnd;
       return true;
     }
-    if (this.#capture !== undefined) this.#captureByte(c);
+    this.#memo.valueByte(c);
     if (c === QUOTE) {
       this.#inKey = false;
       this.#state = Expect.String;
@@ -215,23 +209,8 @@ export class JsonStream {
   }
 
   #valueEnded(): void {
-    if (this.#capture !== undefined) {
-      const text = Buffer.from(this.#capture).toString("utf8");
-      if (this.#captureFor === "isError") this.resultIsError = text === "true";
-      else this.values.set(this.#captureFor, text);
-      this.#capture = undefined;
-    }
+    this.#memo.valueEnd();
     this.#state = this.#stack.length === 0 ? Expect.Done : Expect.AfterValue;
-  }
-
-  #startCapture(name: string): void {
-    this.#capture = [];
-    this.#captureFor = name;
-  }
-
-  #captureByte(c: number): void {
-    if (this.#capture!.length < CAPTURE_LIMIT) this.#capture!.push(c);
-    else this.#capture = undefined;
   }
 
   /** Consumes string bytes from `i`; returns where it stopped (the end, or past the closing quote). */
@@ -267,16 +246,8 @@ export class JsonStream {
   }
 
   #record(buf: Buffer, from: number, to: number): void {
-    if (this.#inKey) {
-      if (this.#key !== undefined) {
-        for (let k = from; k < to && this.#key !== undefined; k++) {
-          if (this.#key.length >= KEY_LIMIT) this.#key = undefined;
-          else this.#key.push(buf[k]!);
-        }
-      }
-    } else if (this.#capture !== undefined) {
-      for (let k = from; k < to && this.#capture !== undefined; k++) this.#captureByte(buf[k]!);
-    }
+    if (this.#inKey) this.#memo.keyBytes(buf, from, to);
+    else this.#memo.valueBytes(buf, from, to);
   }
 
   #stringEnded(): void {
@@ -284,11 +255,7 @@ export class JsonStream {
       this.#valueEnded();
       return;
     }
-    // The key's bytes end with its closing quote; keys with escapes are kept undecoded, so
-    // they match nothing we look for (a relay reads exact names).
-    this.#lastKey = this.#key === undefined ? "" : Buffer.from(this.#key.slice(0, -1)).toString("utf8");
-    if (this.#key !== undefined && this.#stack.length === 1) this.keys.push(this.#lastKey);
-    this.#key = undefined;
+    this.#memo.keyEnd(this.#stack.length);
     this.#inKey = false;
     this.#state = Expect.Colon;
   }
@@ -306,7 +273,7 @@ export class JsonStream {
       this.#valueEnded();
       return i;
     }
-    if (this.#capture !== undefined) this.#captureByte(c);
+    this.#memo.valueByte(c);
     this.#number = next;
     return i + 1;
   }
