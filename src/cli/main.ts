@@ -5,6 +5,7 @@ import { check, type CheckOptions } from "./check.ts";
 import { EXIT_OK, EXIT_USAGE } from "./exit-codes.ts";
 import { channelProblem, explain, type ExplainOptions } from "./explain.ts";
 import { init, type InitOptions } from "./init.ts";
+import { logCommand, type LogOptions } from "./log-command.ts";
 import { printError } from "./log.ts";
 import type { Channel } from "../policy/verdict.ts";
 import { findMistake, mistakeMessage } from "./usage.ts";
@@ -97,6 +98,23 @@ In an MCP client config (Claude Desktop, Cursor, VS Code, Claude Code):
     .option("--timeout <ms>", "how long the server gets to answer each request", parseMs, 30_000)
     .action((options: InitOptions) => {
       result = init(server, options, version);
+    });
+
+  program
+    .command("log")
+    .description("print the audit log's calls, filtered, or a table per server and tool (--summary)")
+    .usage("[AUDIT_FILE] [filters] [--follow] [--summary] [--json]")
+    .argument("[audit_file]", "the audit log (default: the user state directory's, as the gateway writes it)")
+    .option("--session <id>", "only this session (an id or a prefix of one)")
+    .option("--server <name>", "only this server: its serverInfo name, or an element of its command (or that element's file name)")
+    .option("--tool <glob>", "only tools matching the glob")
+    .option("--decision <decision>", "only allow, deny, or approve (calls a human was asked about)")
+    .option("--since <when>", "only calls since a duration ago (30m, 1h, 2d) or an ISO time")
+    .option("-f, --follow", "keep reading as the log grows, across rotation (Ctrl-C stops)")
+    .option("--summary", "a table per server and tool: calls, allowed, denied, approved, p50/p95 duration")
+    .option("--json", "print the selected call events as JSON Lines, as written")
+    .action((file: string | undefined, options: LogOptions) => {
+      result = logCommand(file, options);
     });
 
   for (const command of program.commands) command.exitOverride();

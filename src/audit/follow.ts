@@ -1,0 +1,78 @@
+// Reading a file to its end, and optionally on as it grows, across rotation. Following polls
+// with fs.watchFile (stat every FOLLOW_INTERVAL_MS): unlike fs.watch it works the same on every
+// platform and file system (network ones included) and keeps watching the name, not the file,
+// so a rename is seen. When the name holds another file (another inode) or the file shrank
+// (truncated), the old file is read to its end first, then the new one from its start.
+import { closeSync, fstatSync, openSync, readSync, statSync, unwatchFile, watchFile, type Stats } from "node:fs";
+
+export const FOLLOW_INTERVAL_MS = 200;
+const CHUNK = 64 * 1024;
+
+export interface FollowSink {
+  data(chunk: Buffer): void;
+  /** The old file is read to its end; a new one under the same name starts. */
+  rotated(): void;
+}
+
+/** Reads everything from `position` to the current end of `fd`; returns the new position. */
+function drain(fd: number, position: number, sink: FollowSink): number {
+  const buffer = Buffer.allocUnsafe(CHUNK);
+  for (;;) {
+    const read = readSync(fd, buffer, 0, CHUNK, position);
+    if (read === 0) return position;
+    position += read;
+    sink.data(Buffer.from(buffer.subarray(0, read)));
+  }
+}
+
+/** Reads `path` whole (throws when it cannot be opened, with the error's code). */
+export function readWhole(path: string, sink: FollowSink): void {
+  const fd = openSync(path, "r");
+  try {
+    drain(fd, 0, sink);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/**
+ * Reads `path` whole, then keeps reading what is appended, across rotation, until stop() is
+ * called. Throws when `path` cannot be opened at first; later, a name that is briefly missing
+ * (mid-rotation) is waited for.
+ */
+export function follow(path: string, sink: FollowSink, interval = FOLLOW_INTERVAL_MS): { stop(): void } {
+  let fd = openSync(path, "r");
+  let inode = fstatSync(fd).ino;
+  let position = drain(fd, 0, sink);
+
+  const check = (current: Stats): void => {
+    position = drain(fd, position, sink);
+    if (current.ino === 0 || current.nlink === 0) return; // The name is gone for now.
+    if (current.ino === inode && current.size >= position) return;
+    let next: number;
+    try {
+      next = openSync(path, "r");
+    } catch {
+      return; // Replaced again in between: the next poll sees it.
+    }
+    closeSync(fd);
+    fd = next;
+    inode = fstatSync(fd).ino;
+    sink.rotated();
+    position = drain(fd, 0, sink);
+  };
+  const listener = (current: Stats): void => check(current);
+  watchFile(path, { interval, persistent: true }, listener);
+  // Anything that changed between the first read and the watch starting.
+  try {
+    check(statSync(path));
+  } catch {
+    // Gone already: the watch reports it when it is back.
+  }
+  return {
+    stop() {
+      unwatchFile(path, listener);
+      closeSync(fd);
+    },
+  };
+}
