@@ -1,9 +1,12 @@
-// Reading a file to its end, and optionally on as it grows, across rotation. Following polls
-// with fs.watchFile (stat every FOLLOW_INTERVAL_MS): unlike fs.watch it works the same on every
-// platform and file system (network ones included) and keeps watching the name, not the file,
-// so a rename is seen. When the name holds another file (another inode) or the file shrank
-// (truncated), the old file is read to its end first, then the new one from its start.
-import { closeSync, fstatSync, openSync, readSync, statSync, unwatchFile, watchFile, type Stats } from "node:fs";
+// Reading a file to its end, and optionally on as it grows, across rotation. Following polls:
+// every FOLLOW_INTERVAL_MS it reads what the open file gained and stats the name. Unlike
+// fs.watch, polling works the same on every platform and file system (network ones included)
+// and watches the name, not the file, so a rename is seen; unlike fs.watchFile, it compares
+// with what was read rather than with a first stat taken at some later moment, so a line
+// appended right after the first read is never missed. When the name holds another file
+// (another inode) or the file shrank (truncated), the old file is read to its end first, then
+// the new one from its start.
+import { closeSync, fstatSync, openSync, readSync, statSync, type Stats } from "node:fs";
 
 export const FOLLOW_INTERVAL_MS = 200;
 const CHUNK = 64 * 1024;
@@ -45,9 +48,9 @@ export function follow(path: string, sink: FollowSink, interval = FOLLOW_INTERVA
   let inode = fstatSync(fd).ino;
   let position = drain(fd, 0, sink);
 
-  const check = (current: Stats): void => {
+  const check = (current: Stats | undefined): void => {
     position = drain(fd, position, sink);
-    if (current.ino === 0 || current.nlink === 0) return; // The name is gone for now.
+    if (current === undefined) return; // The name is gone for now (mid-rotation).
     if (current.ino === inode && current.size >= position) return;
     let next: number;
     try {
@@ -61,17 +64,19 @@ export function follow(path: string, sink: FollowSink, interval = FOLLOW_INTERVA
     sink.rotated();
     position = drain(fd, 0, sink);
   };
-  const listener = (current: Stats): void => check(current);
-  watchFile(path, { interval, persistent: true }, listener);
-  // Anything that changed between the first read and the watch starting.
-  try {
-    check(statSync(path));
-  } catch {
-    // Gone already: the watch reports it when it is back.
-  }
+  const poll = (): void => {
+    let current: Stats | undefined;
+    try {
+      current = statSync(path);
+    } catch {
+      current = undefined;
+    }
+    check(current);
+  };
+  const timer = setInterval(poll, interval);
   return {
     stop() {
-      unwatchFile(path, listener);
+      clearInterval(timer);
       closeSync(fd);
     },
   };

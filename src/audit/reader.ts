@@ -85,6 +85,10 @@ export class AuditReader {
   #lineNumber = 0;
   /** What each session's start event and earlier calls said about its server. */
   readonly #sessions = new Map<string, ServerLabel>();
+  /** The serverInfo name each command (argv joined by NUL) was last known by. */
+  readonly #byCommand = new Map<string, string>();
+  /** Labels still without a name, by command, named when one is learned. */
+  readonly #nameless = new Map<string, ServerLabel[]>();
 
   constructor(sink: ReaderSink) {
     this.#sink = sink;
@@ -146,8 +150,19 @@ export class AuditReader {
       this.#sessions.set(session, server);
     }
     // One label per session, shared by its records: a name learned later (the server answered
-    // initialize after the first calls were denied) names the earlier records too, in a summary.
-    if (name !== undefined) server.name = name;
+    // initialize after the first calls were denied) names the earlier records too, in a summary;
+    // and so does a name another session of the same command learned.
+    const key = server.command?.join("\0");
+    if (name !== undefined) {
+      server.name = name;
+      if (key !== undefined) this.#byCommand.set(key, name);
+      for (const nameless of key === undefined ? [] : (this.#nameless.get(key) ?? [])) nameless.name ??= name;
+      if (key !== undefined) this.#nameless.delete(key);
+    } else if (server.name === undefined && key !== undefined) {
+      const known = this.#byCommand.get(key);
+      if (known !== undefined) server.name = known;
+      else if (!this.#nameless.get(key)?.includes(server)) this.#nameless.set(key, [...(this.#nameless.get(key) ?? []), server]);
+    }
     this.#sink.call({ event, line, server });
   }
 }
