@@ -103,7 +103,6 @@ In an MCP client config (Claude Desktop, Cursor, VS Code, Claude Code):
   program
     .command("log")
     .description("print the audit log's calls, filtered, or a table per server and tool (--summary)")
-    .usage("[AUDIT_FILE] [filters] [--follow] [--summary] [--json]")
     .argument("[audit_file]", "the audit log (default: the user state directory's, as the gateway writes it)")
     .option("--session <id>", "only this session (an id or a prefix of one)")
     .option("--server <name>", "only this server: its serverInfo name, or an element of its command (or that element's file name)")

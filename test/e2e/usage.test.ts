@@ -46,6 +46,7 @@ describe("usage mistakes", () => {
         "  mcpgate check [options] [files...]                     validate policy files; exit 0 if all are valid, 1 if any is not",
         "  mcpgate explain [options] <tool> [json_args]           print the decision for one call and every check behind it, without starting a server; exit 0 allow, 1 deny, 3 approve",
         "  mcpgate init [-o FILE] [options] -- COMMAND [ARGS...]  start a server, list its tools, and write a starter policy that names them",
+        "  mcpgate log [options] [audit_file]                     print the audit log's calls, filtered, or a table per server and tool (--summary)",
         "  mcpgate help [COMMAND]                                 help for a command",
         "",
       ].join("\n"),
