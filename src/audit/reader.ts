@@ -12,7 +12,7 @@ export interface ServerLabel {
 }
 
 /** One `call` event as read: its fields, the line exactly as written, and the server it names. */
-export interface CallRecord {
+export interface LoggedCall {
   event: Record<string, unknown>;
   line: string;
   server: ServerLabel;
@@ -58,7 +58,7 @@ export function serverMatches(server: ServerLabel, name: string): boolean {
 }
 
 /** Whether a call record passes every filter given. */
-export function selected(record: CallRecord, filter: Filter): boolean {
+export function selected(record: LoggedCall, filter: Filter): boolean {
   const { event } = record;
   if (filter.session !== undefined && !(typeof event.session === "string" && event.session.startsWith(filter.session))) return false;
   if (filter.tool !== undefined && !(typeof event.tool === "string" && filter.tool.test(event.tool))) return false;
@@ -73,7 +73,7 @@ export function selected(record: CallRecord, filter: Filter): boolean {
 }
 
 export interface ReaderSink {
-  call(record: CallRecord): void;
+  call(record: LoggedCall): void;
   malformed(lineNumber: number, problem: string): void;
 }
 

@@ -5,7 +5,7 @@
 import { Chalk, supportsColor, type ChalkInstance } from "chalk";
 import { defaultAuditPath } from "../audit/log.ts";
 import { follow, readWhole, type FollowSink } from "../audit/follow.ts";
-import { AuditReader, DECISIONS, selected, serverName, type CallRecord, type Decision, type Filter } from "../audit/reader.ts";
+import { AuditReader, DECISIONS, selected, serverName, type LoggedCall, type Decision, type Filter } from "../audit/reader.ts";
 import { compileGlob } from "../policy/glob.ts";
 import { parseWindow } from "../policy/duration.ts";
 import { EXIT_INVALID, EXIT_OK, EXIT_USAGE } from "./exit-codes.ts";
@@ -53,7 +53,7 @@ function text(value: unknown): string {
 }
 
 /** One call as a line: time, server, tool, decision, rule, reason, duration. */
-export function formatCall({ event, server }: CallRecord, chalk: ChalkInstance): string {
+export function formatCall({ event, server }: LoggedCall, chalk: ChalkInstance): string {
   const time = typeof event.ts === "string" ? event.ts.replace(/\.\d+Z$/, "Z") : "-";
   const decision = String(event.decision ?? "-");
   const shown = `${event.dry_run === true ? "WOULD " : ""}${decision.toUpperCase()}`;
@@ -75,7 +75,7 @@ export async function logCommand(file: string | undefined, options: LogOptions):
   }
   const path = file ?? defaultAuditPath();
   const chalk = new Chalk({ level: process.stdout.isTTY ? (supportsColor ? supportsColor.level : 1) : 0 });
-  const records: CallRecord[] = [];
+  const records: LoggedCall[] = [];
   const out: string[] = [];
   const flush = (): void => {
     if (out.length > 0) process.stdout.write(`${out.join("\n")}\n`);

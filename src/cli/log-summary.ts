@@ -2,7 +2,7 @@
 // human said yes), and the median and 95th percentile of forwarded calls' duration_ms
 // (nearest-rank), "-" when none was forwarded.
 import type { ChalkInstance } from "chalk";
-import { serverName, type CallRecord } from "../audit/reader.ts";
+import { serverName, type LoggedCall } from "../audit/reader.ts";
 
 export interface SummaryRow {
   server: string;
@@ -22,7 +22,7 @@ export function percentile(sorted: readonly number[], p: number): number | undef
 }
 
 /** Rows sorted by server, then tool. */
-export function summarize(records: readonly CallRecord[]): SummaryRow[] {
+export function summarize(records: readonly LoggedCall[]): SummaryRow[] {
   const rows = new Map<string, SummaryRow & { durations: number[] }>();
   for (const { event, server } of records) {
     const name = serverName(server);

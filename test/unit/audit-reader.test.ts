@@ -3,11 +3,11 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import fc from "fast-check";
-import { AuditReader, serverMatches, serverName, type CallRecord } from "../../src/audit/reader.ts";
+import { AuditReader, serverMatches, serverName, type LoggedCall } from "../../src/audit/reader.ts";
 import { percentile, summarize } from "../../src/cli/log-summary.ts";
 
-function read(chunks: Buffer[]): { calls: CallRecord[]; malformed: Array<[number, string]> } {
-  const calls: CallRecord[] = [];
+function read(chunks: Buffer[]): { calls: LoggedCall[]; malformed: Array<[number, string]> } {
+  const calls: LoggedCall[] = [];
   const malformed: Array<[number, string]> = [];
   const reader = new AuditReader({ call: (record) => calls.push(record), malformed: (line, problem) => malformed.push([line, problem]) });
   for (const chunk of chunks) reader.push(chunk);
@@ -65,7 +65,7 @@ describe("summary", () => {
   });
 
   it("counts approved only when a human said yes", () => {
-    const record = (decision: string, approval?: string): CallRecord => ({ line: "", server: { name: "s" }, event: { tool: "t", decision, ...(approval === undefined ? {} : { approval }) } });
+    const record = (decision: string, approval?: string): LoggedCall => ({ line: "", server: { name: "s" }, event: { tool: "t", decision, ...(approval === undefined ? {} : { approval }) } });
     const [row] = summarize([record("allow", "accepted"), record("allow", "session"), record("deny", "declined"), record("allow")]);
     assert.deepEqual(row, { server: "s", tool: "t", calls: 4, allowed: 3, denied: 1, approved: 2 });
   });
