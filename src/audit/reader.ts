@@ -39,6 +39,19 @@ function stringArray(value: unknown): string[] | undefined {
   return Array.isArray(value) && value.every((item) => typeof item === "string") ? value : undefined;
 }
 
+/** File names that say nothing about which server a script is: its directory does. */
+const GENERIC_FILES = new Set(["index", "main", "cli", "server", "__main__", "app"]);
+const BUILD_DIRS = new Set(["dist", "build", "lib", "bin", "src", "out", "esm", "cjs"]);
+
+/** The name a script path stands for: its file name, or for index.js and the like, its package's directory. */
+function scriptName(path: string): string {
+  const segments = path.split(/[\\/]/).filter((segment) => segment !== "");
+  const file = segments.at(-1) ?? path;
+  if (!GENERIC_FILES.has(basename(file, extname(file)))) return file;
+  const directory = segments.slice(0, -1).reverse().find((segment) => !BUILD_DIRS.has(segment));
+  return directory ?? file;
+}
+
 /** A short name for a server: its serverInfo name, else the script or program it runs. */
 export function serverName(server: ServerLabel): string {
   if (server.name !== undefined) return server.name;
@@ -46,14 +59,17 @@ export function serverName(server: ServerLabel): string {
   const program = command[0] === undefined ? "" : basename(command[0]).replace(/\.exe$/i, "");
   if (LAUNCHERS.has(program)) {
     const operand = command.slice(1).find((arg) => !arg.startsWith("-") && arg !== "run" && arg !== "exec");
-    if (operand !== undefined) return basename(operand);
+    if (operand !== undefined) return scriptName(operand);
   }
   return program === "" ? "?" : program;
 }
 
-/** Whether `name` names this server: its serverInfo name, or an argv element (as given, or its base name with or without extension). */
+/**
+ * Whether `name` names this server: its serverInfo name (or that name's last "/" part), the
+ * name it is shown by, or an argv element (as given, or its file name with or without extension).
+ */
 export function serverMatches(server: ServerLabel, name: string): boolean {
-  if (server.name === name) return true;
+  if (server.name === name || server.name?.split("/").at(-1) === name || serverName(server) === name) return true;
   return (server.command ?? []).some((arg) => arg === name || basename(arg) === name || basename(arg, extname(arg)) === name);
 }
 

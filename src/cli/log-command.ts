@@ -81,11 +81,14 @@ export async function logCommand(file: string | undefined, options: LogOptions):
     if (out.length > 0) process.stdout.write(`${out.join("\n")}\n`);
     out.length = 0;
   };
+  const show = (record: LoggedCall): string => (options.json === true ? record.line : formatCall(record, chalk));
   const reader = new AuditReader({
+    // Read whole, the log is filtered and printed at its end, when each session's server name
+    // is known (a call denied before the server answered initialize is named too); followed,
+    // each call is printed as it comes, named as far as the log has said so far.
     call(record) {
-      if (!selected(record, filter)) return;
-      if (options.summary === true) records.push(record);
-      else out.push(options.json === true ? record.line : formatCall(record, chalk));
+      if (options.follow !== true) records.push(record);
+      else if (selected(record, filter)) out.push(show(record));
     },
     malformed(lineNumber, problem) {
       flush();
@@ -117,6 +120,11 @@ export async function logCommand(file: string | undefined, options: LogOptions):
   }
   reader.end();
   flush();
-  if (options.summary === true) process.stdout.write(summaryTable(summarize(records), chalk));
+  const chosen = records.filter((record) => selected(record, filter));
+  if (options.summary === true) process.stdout.write(summaryTable(summarize(chosen), chalk));
+  else {
+    out.push(...chosen.map(show));
+    flush();
+  }
   return EXIT_OK;
 }

@@ -45,6 +45,7 @@ describe("AuditReader", () => {
     const { calls } = read([Buffer.from(LOG)]);
     // The first call came before the name was known; the session's label learned it later.
     assert.deepEqual(calls.map((record) => serverName(record.server)), ["météo", "météo", "météo"]);
+    assert.ok(serverMatches({ name: "mcp-servers/everything" }, "everything") && !serverMatches({ name: "mcp-servers/everything" }, "mcp-servers"));
     assert.ok(serverMatches(calls[0]!.server, "météo.mjs") && serverMatches(calls[0]!.server, "/srv/météo.mjs") && !serverMatches(calls[0]!.server, "srv"));
   });
 
@@ -53,6 +54,8 @@ describe("AuditReader", () => {
     assert.equal(serverName({ command: ["/usr/bin/python3", "-u", "server.py"] }), "server.py");
     assert.equal(serverName({ command: ["/opt/bin/weather-server", "--stdio"] }), "weather-server");
     assert.equal(serverName({}), "?");
+    assert.equal(serverName({ command: ["node", "/n/node_modules/@modelcontextprotocol/server-everything/dist/index.js", "stdio"] }), "server-everything");
+    assert.equal(serverName({ command: ["python3", "/opt/tools/weather/__main__.py"] }), "weather");
   });
 });
 
