@@ -1,6 +1,6 @@
 // `mcpgate log [AUDIT_FILE]`: the audit log's calls, one line each (time, server, tool,
 // decision, rule, reason, duration), filtered; --json prints the selected events as written,
-// --summary a table per server and tool, --follow keeps reading as the log grows and rotates.
+// --summary a table per server and tool (with --json, its rows as a JSON array), --follow keeps reading as the log grows and rotates.
 // Colours only when stdout is a terminal.
 import { Chalk, supportsColor, type ChalkInstance } from "chalk";
 import { defaultAuditPath } from "../audit/log.ts";
@@ -121,7 +121,7 @@ export async function logCommand(file: string | undefined, options: LogOptions):
   reader.end();
   flush();
   const chosen = records.filter((record) => selected(record, filter));
-  if (options.summary === true) process.stdout.write(summaryTable(summarize(chosen), chalk));
+  if (options.summary === true) process.stdout.write(options.json === true ? `${JSON.stringify(summarize(chosen))}\n` : summaryTable(summarize(chosen), chalk));
   else {
     out.push(...chosen.map(show));
     flush();

@@ -111,7 +111,7 @@ In an MCP client config (Claude Desktop, Cursor, VS Code, Claude Code):
     .option("--since <when>", "only calls since a duration ago (30m, 1h, 2d) or an ISO time")
     .option("-f, --follow", "keep reading as the log grows, across rotation (Ctrl-C stops)")
     .option("--summary", "a table per server and tool: calls, allowed, denied, approved, p50/p95 duration")
-    .option("--json", "print the selected call events as JSON Lines, as written")
+    .option("--json", "print the selected call events as JSON Lines, as written (with --summary: its rows as a JSON array)")
     .action((file: string | undefined, options: LogOptions) => {
       result = logCommand(file, options);
     });

@@ -105,6 +105,14 @@ describe("mcpgate log", () => {
     );
   });
 
+  it("--summary --json prints the rows as a JSON array", async () => {
+    const run = await log(crafted(), "--summary", "--json", "--server", "weather");
+    assert.deepEqual(JSON.parse(run.stdout), [
+      { server: "weather", tool: "delete_city", calls: 1, allowed: 0, denied: 1, approved: 0 },
+      { server: "weather", tool: "forecast", calls: 2, allowed: 2, denied: 0, approved: 0, p50: 10, p95: 30 },
+    ]);
+  });
+
   it("--json prints the selected call events exactly as written", async () => {
     const run = await log(crafted(), "--json", "--decision", "deny");
     assert.equal(run.code, 0);
