@@ -33,6 +33,10 @@ export interface CallAuditOptions {
   includeArgs(): boolean;
   /** Who the client said it is, once it has. */
   client(): { name?: string; version?: string };
+  /** What the server said it is in its initialize result, once it has. */
+  server(): { name?: string; version?: string };
+  /** The server's command (argv), as the start event records it. */
+  command?: readonly string[] | undefined;
   now(): number;
   warn(message: string): void;
 }
@@ -98,11 +102,20 @@ export class CallAudit {
     }
   }
 
+  /** Which server a record is about: `{ name?, command }`, so a log shared by many servers reads on its own. */
+  #server(): { name?: string; command?: readonly string[] } | undefined {
+    const { name } = this.#options.server();
+    const { command } = this.#options;
+    if (name === undefined && command === undefined) return undefined;
+    return { ...(name === undefined ? {} : { name }), ...(command === undefined ? {} : { command }) };
+  }
+
   #write(build: () => Record<string, unknown> & { event: "call" }): void {
     if (!this.enabled) return;
     try {
       const client = this.#options.client();
-      this.#options.audit.write({ ...build(), ...(client.name === undefined ? {} : { client }) });
+      const server = this.#server();
+      this.#options.audit.write({ ...build(), ...(client.name === undefined ? {} : { client }), ...(server === undefined ? {} : { server }) });
     } catch (error) {
       this.#options.warn(`could not write an audit record (${(error as Error)?.message ?? String(error)})`);
     }

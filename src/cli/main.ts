@@ -7,6 +7,7 @@ import { channelProblem, explain, type ExplainOptions } from "./explain.ts";
 import { init, type InitOptions } from "./init.ts";
 import { install, uninstall, type InstallOptions, type UninstallOptions } from "./install.ts";
 import { CLIENT_NAMES, clientNameProblem, type ClientName } from "../install/clients.ts";
+import { logCommand, type LogOptions } from "./log-command.ts";
 import { printError } from "./log.ts";
 import type { Channel } from "../policy/verdict.ts";
 import { findMistake, mistakeMessage } from "./usage.ts";
@@ -135,6 +136,22 @@ In an MCP client config (Claude Desktop, Cursor, VS Code, Claude Code):
     .action((options: UninstallOptions, command: Command) => {
       const parent = (command.parent?.opts() ?? {}) as { dryRun?: boolean };
       result = uninstall({ ...options, dryRun: options.dryRun === true || parent.dryRun === true });
+    });
+
+  program
+    .command("log")
+    .description("print the audit log's calls, filtered, or a table per server and tool (--summary)")
+    .argument("[audit_file]", "the audit log (default: the user state directory's, as the gateway writes it)")
+    .option("--session <id>", "only this session (an id or a prefix of one)")
+    .option("--server <name>", "only this server: its serverInfo name, or an element of its command (or that element's file name)")
+    .option("--tool <glob>", "only tools matching the glob")
+    .option("--decision <decision>", "only allow, deny, or approve (calls a human was asked about)")
+    .option("--since <when>", "only calls since a duration ago (30m, 1h, 2d) or an ISO time")
+    .option("-f, --follow", "keep reading as the log grows, across rotation (Ctrl-C stops)")
+    .option("--summary", "a table per server and tool: calls, allowed, denied, approved, p50/p95 duration")
+    .option("--json", "print the selected call events as JSON Lines, as written (with --summary: its rows as a JSON array)")
+    .action((file: string | undefined, options: LogOptions) => {
+      result = logCommand(file, options);
     });
 
   for (const command of program.commands) command.exitOverride();

@@ -11,11 +11,14 @@ import { DROP, type ElementAnswer } from "./batch.ts";
 import type { InFlight, Pending } from "./in-flight.ts";
 import type { Logger } from "./log.ts";
 import { withoutHiddenTools } from "./rewrite.ts";
+import type { ClientSession } from "./session.ts";
 
 export interface AnswersOptions {
   policy: CompiledPolicy;
   inFlight: InFlight;
   audit: CallAudit;
+  /** Learns the server's serverInfo from its answer to initialize. */
+  session: ClientSession;
   log: Logger;
   /** Sends one of mcpgate's own messages to the client. */
   send(bytes: Buffer): void;
@@ -54,6 +57,8 @@ export class Answers {
       return isError ? undefined : this.#filterTools(buf, id, members, cancelled);
     }
     inFlight.close(pending);
+    // Only the one answer to initialize is decoded here; every other response costs a comparison.
+    if (pending.method === "initialize" && !isError) this.#options.session.serverInitialized(buf, members);
     const rewritten = isError ? undefined : this.#filterTools(buf, id, members, pending.method);
     if (pending.call !== undefined && audit.enabled) audit.forwarded(pending.call, pending.started, { is_error: isError || resultIsError(buf, members) });
     this.#options.settle(pending, collector);

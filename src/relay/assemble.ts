@@ -24,6 +24,8 @@ export interface RouterOptions {
   toServer(bytes: Buffer): void;
   toClient(bytes: Buffer): void;
   audit: AuditLog;
+  /** The server's command (argv), as audit records name it. */
+  server?: readonly string[];
   log: Logger;
   /** Monotonic milliseconds; windows and durations are measured on it. */
   now(): number;
@@ -60,7 +62,7 @@ export function assemble(options: RouterOptions): Parts {
     const flushed = pending.batch?.settle(collector);
     if (flushed !== undefined) outbox.send(flushed);
   };
-  const audit = new CallAudit({ audit: options.audit, includeArgs: () => policy.includeArgs, client: () => session.info, now: options.now, warn: log.warn });
+  const audit = new CallAudit({ audit: options.audit, includeArgs: () => policy.includeArgs, client: () => session.info, server: () => session.server, command: options.server, now: options.now, warn: log.warn });
   const approvals: Approvals = new Approvals({
     ...(options.approver === undefined ? {} : { approver: options.approver }),
     ...(options.setTimer === undefined ? {} : { setTimer: options.setTimer }),
@@ -85,7 +87,7 @@ export function assemble(options: RouterOptions): Parts {
     send,
     settle,
   });
-  const answers = new Answers({ policy, inFlight, audit, log, send, settle });
+  const answers = new Answers({ policy, inFlight, audit, session, log, send, settle });
   const stream = new ServerStream({
     log,
     outbox,

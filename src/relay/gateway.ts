@@ -81,6 +81,7 @@ export function startGateway(options: GatewayOptions): Gateway {
     toServer: toServer.push,
     toClient: toClient.push,
     audit,
+    server: [options.command, ...options.args],
     log,
     now,
     dryRun: options.dryRun ?? false,

@@ -36,6 +36,9 @@ describe("audit log", () => {
     assert.equal(allowed.is_error, false);
     assert.equal(typeof allowed.duration_ms, "number");
     assert.equal(stop.exit_code, 0);
+    // Every call names its server: the command always, the serverInfo name once initialize was answered.
+    assert.deepEqual((denied.server as { command: unknown }).command, rawServer());
+    assert.deepEqual(allowed.server, { name: "raw-server", command: rawServer() });
   });
 
   it("records raw arguments only when the policy opts in", async () => {

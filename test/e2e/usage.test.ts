@@ -48,6 +48,7 @@ describe("usage mistakes", () => {
         "  mcpgate init [-o FILE] [options] -- COMMAND [ARGS...]                      start a server, list its tools, and write a starter policy that names them",
         "  mcpgate install --policy FILE [--client NAME] [--server NAME] [--dry-run]  run the stdio servers in your MCP client configs through mcpgate, backing up each file first",
         "  mcpgate uninstall [--client NAME] [--server NAME] [--dry-run]              give the servers install wrapped their own commands back",
+        "  mcpgate log [options] [audit_file]                                         print the audit log's calls, filtered, or a table per server and tool (--summary)",
         "  mcpgate help [COMMAND]                                                     help for a command",
         "",
       ].join("\n"),
