@@ -8,7 +8,10 @@ export interface RecordedCall {
   /** 1-based line number in the audit file. */
   line: number;
   ts: string;
-  /** `ts` in milliseconds since the epoch: the clock limits are replayed on. */
+  /**
+   * When the call was judged, in milliseconds since the epoch: the clock limits are replayed on.
+   * A forwarded call's event is written when its answer comes, so its `ts` less `duration_ms`.
+   */
   at: number;
   session: string;
   tool: string;
@@ -72,8 +75,9 @@ export function readAuditCalls(text: string): AuditCalls {
     let event: unknown;
     try {
       event = JSON.parse(source);
-    } catch (error) {
-      problems.push({ line, message: `not JSON (${(error as Error).message})` });
+    } catch {
+      // Not the parser's message: it quotes the line (arguments, perhaps) and differs by Node version.
+      problems.push({ line, message: `expected a JSON object, got a line that is not JSON (${source.length} characters)` });
       continue;
     }
     if (!isObject(event)) {
@@ -90,7 +94,7 @@ export function readAuditCalls(text: string): AuditCalls {
     calls.push({
       line,
       ts,
-      at: Date.parse(ts),
+      at: Date.parse(ts) - (typeof event.duration_ms === "number" && event.duration_ms > 0 ? event.duration_ms : 0),
       session: typeof event.session === "string" && event.session !== "" ? event.session : NO_SESSION,
       tool: event.tool as string,
       recorded: recordedEffect(event),

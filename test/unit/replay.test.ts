@@ -163,6 +163,8 @@ describe("readAuditCalls", () => {
       ],
     );
     assert.equal(calls[0]!.at, Date.parse("2026-11-29T10:00:01.000Z"));
+    // A forwarded call is judged when it starts: its event's time less its duration.
+    assert.equal(readAuditCalls(JSON.stringify({ ts: "2026-11-29T10:00:10.000Z", event: "call", tool: "t", decision: "allow", duration_ms: 2500 })).calls[0]!.at, Date.parse("2026-11-29T10:00:07.500Z"));
     assert.deepEqual(problems.map((problem) => problem.line), [2, 7, 9]);
     assert.match(problems[1]!.message, /"ts" as an ISO time, got "yesterday"/);
     assert.match(problems[2]!.message, /expected a JSON object, got an array/);
