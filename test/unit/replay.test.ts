@@ -2,6 +2,9 @@
 // fresh counters per session, hashed arguments undetermined under rules that read them.
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
+import fc from "fast-check";
+import { Counters } from "../../src/limits/counters.ts";
+import { charge, evaluate } from "../../src/policy/evaluate.ts";
 import { compilePolicy, type CompiledPolicy } from "../../src/policy/compile.ts";
 import { parsePolicy } from "../../src/policy/load.ts";
 import { readAuditCalls, type RecordedCall } from "../../src/replay/read.ts";
@@ -136,6 +139,59 @@ describe("replay", () => {
     assert.equal(summary.fromApprove, 1);
     assert.equal(summary.toApprove, 1);
     assert.equal(summaryText(summary), "Replayed 3 calls in 1 session: 1 unchanged, 2 changed (1 → approve, 1 approve →), 0 undetermined.");
+  });
+});
+
+describe("replay under the policy that decided", () => {
+  const policy = compile(
+    [
+      'version: "1"',
+      "default: deny",
+      "all_tools: { limits: [{ counter: all, window: 10s, max: 5 }] }",
+      "tools:",
+      '  run: { limits: ["2/3s"], deny_if: [{ path: args.n, op: eq, value: 0 }], approve_if: [{ path: args.n, op: gt, value: 2 }] }',
+      "  read: {}",
+      "  pay: { limits: [{ window: 5s, max: 4, increment_from: args.n }] }",
+    ].join("\n"),
+  );
+
+  /** What the relay would have recorded: judged in order, a human saying yes to every ask. */
+  function record(steps: Array<{ tool: string; n: number; gapMs: number; session: string }>): RecordedCall[] {
+    const counters = new Map<string, Counters>();
+    let now = T0;
+    return steps.map(({ tool, n, gapMs, session }, index) => {
+      now += gapMs;
+      if (!counters.has(session)) counters.set(session, new Counters(policy.counters));
+      const evaluation = evaluate(policy, { name: tool, args: { n } }, now, counters.get(session)!);
+      if (evaluation.verdict.effect !== "deny") charge(counters.get(session)!, evaluation.charge, now);
+      return { line: index + 1, ts: new Date(now).toISOString(), at: now, session, tool, recorded: evaluation.verdict.effect, rule: evaluation.verdict.rule, args: { n } };
+    });
+  }
+
+  const steps = fc.array(
+    fc.record({ tool: fc.constantFrom("run", "read", "pay", "other"), n: fc.integer({ min: 0, max: 4 }), gapMs: fc.integer({ min: 0, max: 1500 }), session: fc.constantFrom("a", "b") }),
+    { maxLength: 40 },
+  );
+
+  it("with arguments recorded, no decision changes", () => {
+    fc.assert(
+      fc.property(steps, (list) => {
+        const { summary } = replay(policy, record(list));
+        assert.equal(summary.changed, 0);
+        assert.equal(summary.unchanged, list.length);
+      }),
+    );
+  });
+
+  it("with only hashes, exactly the calls of tools with argument rules are undetermined", () => {
+    const hashedOnly = compile('version: "1"\ndefault: deny\ntools:\n  read: { limits: ["2/3s"] }\n  run: { deny_if: [{ path: args.n, op: eq, value: 0 }] }\n');
+    fc.assert(
+      fc.property(steps, (list) => {
+        const { outcomes, summary } = replay(hashedOnly, record(list).map((call) => ({ ...call, args: undefined })));
+        for (const outcome of outcomes) assert.equal(outcome.status === "undetermined", outcome.call.tool === "run");
+        assert.equal(summary.undetermined, list.filter((step) => step.tool === "run").length);
+      }),
+    );
   });
 });
 
