@@ -9,6 +9,7 @@ import { install, uninstall, type InstallOptions, type UninstallOptions } from "
 import { CLIENT_NAMES, clientNameProblem, type ClientName } from "../install/clients.ts";
 import { logCommand, type LogOptions } from "./log-command.ts";
 import { printError } from "./log.ts";
+import { replayCommand, type ReplayOptions } from "./replay.ts";
 import type { Channel } from "../policy/verdict.ts";
 import { findMistake, mistakeMessage } from "./usage.ts";
 import { wrap, type WrapOptions } from "./wrap.ts";
@@ -98,6 +99,19 @@ In an MCP client config (Claude Desktop, Cursor, VS Code, Claude Code):
       // --policy before the subcommand's arguments is parsed as the program's own option.
       const policy = options.policy ?? (command.parent?.opts() as WrapOptions | undefined)?.policy;
       result = explain(tool, json, { ...options, ...(policy === undefined ? {} : { policy }) });
+    });
+
+  program
+    .command("replay")
+    .description("re-decide the calls an audit log recorded under another policy, and print those whose decision would change")
+    .usage("--policy FILE [AUDIT_FILE] [--json]")
+    .argument("[audit_file]", "the audit log (default: the user state directory's)")
+    .option("-p, --policy <file>", "the policy to replay (default: $MCPGATE_POLICY)")
+    .option("--json", "one JSON object per changed or undetermined call, then a summary object (JSON Lines)")
+    .action((file: string | undefined, options: ReplayOptions, command: Command) => {
+      // --policy before the subcommand is parsed as the program's own option.
+      const policy = options.policy ?? (command.parent?.opts() as WrapOptions | undefined)?.policy;
+      result = replayCommand(file, { ...options, ...(policy === undefined ? {} : { policy }) });
     });
 
   program

@@ -45,6 +45,7 @@ describe("usage mistakes", () => {
         "  mcpgate --policy FILE [options] -- COMMAND [ARGS...]                       wrap a server (the main job)",
         "  mcpgate check [options] [files...]                                         validate policy files; exit 0 if all are valid, 1 if any is not",
         "  mcpgate explain [options] <tool> [json_args]                               print the decision for one call and every check behind it, without starting a server; exit 0 allow, 1 deny, 3 approve",
+        "  mcpgate replay --policy FILE [AUDIT_FILE] [--json]                         re-decide the calls an audit log recorded under another policy, and print those whose decision would change",
         "  mcpgate init [-o FILE] [options] -- COMMAND [ARGS...]                      start a server, list its tools, and write a starter policy that names them",
         "  mcpgate install --policy FILE [--client NAME] [--server NAME] [--dry-run]  run the stdio servers in your MCP client configs through mcpgate, backing up each file first",
         "  mcpgate uninstall [--client NAME] [--server NAME] [--dry-run]              give the servers install wrapped their own commands back",
