@@ -49,17 +49,28 @@ export interface Connected {
   close(): Promise<void>;
 }
 
+export interface ConnectOptions {
+  capabilities?: ClientCapabilities;
+  gatewayArgs?: string[];
+  env?: Record<string, string>;
+  setup?: (client: Client) => void;
+}
+
 /** An SDK Client talking to the built mcpgate wrapping `server`. */
-export async function connect(
-  policy: string,
-  server: string[],
-  options: { capabilities?: ClientCapabilities; gatewayArgs?: string[]; env?: Record<string, string>; setup?: (client: Client) => void } = {},
-): Promise<Connected> {
+export function connect(policy: string, server: string[], options: ConnectOptions = {}): Promise<Connected> {
+  return connectCommand([process.execPath, BIN, "--policy", policy, ...(options.gatewayArgs ?? ["--no-audit"]), "--", ...server], options);
+}
+
+/** An SDK Client talking to whatever `command` starts (e.g. an installed mcpgate), run in `cwd`. */
+export async function connectCommand(command: string[], options: Omit<ConnectOptions, "gatewayArgs"> & { cwd?: string } = {}): Promise<Connected> {
+  const [file, ...args] = command;
+  if (file === undefined) throw new Error("connectCommand: expected a command line, got an empty array");
   const transport = new StdioClientTransport({
-    command: process.execPath,
-    args: [BIN, "--policy", policy, ...(options.gatewayArgs ?? ["--no-audit"]), "--", ...server],
+    command: file,
+    args,
     env: { ...(process.env as Record<string, string>), ...options.env },
     stderr: "pipe",
+    ...(options.cwd === undefined ? {} : { cwd: options.cwd }),
   });
   let stderr = "";
   const waiting = new Set<(ended?: boolean) => void>();
@@ -68,12 +79,14 @@ export async function connect(
     for (const check of waiting) check();
   });
   // Once stderr has ended nothing more will match: settle every wait with what there is.
+  let stderrEnded = false;
   transport.stderr?.on("end", () => {
+    stderrEnded = true;
     for (const check of waiting) check(true);
   });
   const stderrMatching = (pattern: RegExp): Promise<string> =>
     new Promise((resolve) => {
-      const check = (ended = false): void => {
+      const check = (ended = stderrEnded): void => {
         if (!ended && !pattern.test(stderr)) return;
         waiting.delete(check);
         resolve(stderr);
@@ -83,7 +96,14 @@ export async function connect(
     });
   const client = new Client({ name: "mcpgate-e2e", version: "1.0.0" }, { capabilities: options.capabilities ?? {} });
   options.setup?.(client);
-  await client.connect(transport);
+  try {
+    await client.connect(transport);
+  } catch (error) {
+    // A gateway that exits before answering leaves only "Connection closed": add what it printed
+    // (all of it once it has exited and its stderr ended; a gateway still running gets 5 s).
+    await Promise.race([stderrMatching(/(?!)/), new Promise((resolve) => setTimeout(resolve, 5000).unref())]);
+    throw new Error(`${(error as Error).message}; the gateway's stderr: ${stderr}`, { cause: error });
+  }
   return { client, stderr: () => stderr, stderrMatching, close: () => client.close() };
 }
 
