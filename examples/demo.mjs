@@ -1,7 +1,11 @@
 #!/usr/bin/env node
 // npm run demo: a real MCP client (the SDK's Client) drives the real bash-mcp server through
 // mcpgate with examples/bash-mcp.yaml, and prints what was allowed and what was denied.
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
 import { createRequire } from "node:module";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
@@ -12,10 +16,13 @@ const require = createRequire(import.meta.url);
 const root = fileURLToPath(new URL("..", import.meta.url));
 const policy = "examples/bash-mcp.yaml";
 const server = [process.execPath, require.resolve("bash-mcp/index.js")];
+// The demo's own audit log, read back at the end with `mcpgate log --summary`.
+const scratch = mkdtempSync(join(tmpdir(), "mcpgate-demo-"));
+const audit = join(scratch, "audit.jsonl");
 
 const transport = new StdioClientTransport({
   command: process.execPath,
-  args: [`${root}bin/mcpgate.js`, "--policy", `${root}${policy}`, "--no-audit", "--", ...server],
+  args: [`${root}bin/mcpgate.js`, "--policy", `${root}${policy}`, "--audit", audit, "--", ...server],
   cwd: root,
   stderr: "pipe",
 });
@@ -74,3 +81,7 @@ console.log(chalk.bold("\nThe policy caps shell commands at 10 a minute (a count
 while (shellCalls < 20 && (await show("run", { command: `echo call ${shellCalls + 1}` }, chalk.dim(`  (call ${shellCalls + 1} this minute)`))));
 
 await client.close();
+
+console.log(chalk.bold("\nWhat the audit log recorded (mcpgate log --summary):"));
+spawnSync(process.execPath, [`${root}bin/mcpgate.js`, "log", "--summary", audit], { stdio: "inherit" });
+rmSync(scratch, { recursive: true, force: true });
