@@ -53,5 +53,6 @@ export function reloadOnChange(options: ReloadOptions): PolicyWatch {
     log.warn(`policy reloaded from ${file}${hideChanged ? "; hidden tools changed, the client was told to list tools again" : ""}`);
     audit.write({ event: "reload", policy: file, ok: true, tools_list_changed: hideChanged });
   };
+  log.info(`watching ${file} for changes (--no-watch turns this off)`);
   return watchPolicyFile(file, reload, { failed: log.warn, ...(options.debounceMs === undefined ? {} : { debounceMs: options.debounceMs }) });
 }

@@ -6,7 +6,7 @@ import { renameSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { describe, it } from "node:test";
 import { ToolListChangedNotificationSchema } from "@modelcontextprotocol/sdk/types.js";
-import { connect, rawServer, text, writePolicy, type Connected } from "./helpers.ts";
+import { connect, INIT, lines, rawServer, runGateway, text, writePolicy, type Connected } from "./helpers.ts";
 
 const ALLOW = 'version: "1"\ndefault: deny\ntools:\n  echo: {}\n';
 const DENY = 'version: "1"\ndefault: deny\ntools:\n  echo: { action: deny, reason: "echo is off" }\n';
@@ -134,6 +134,16 @@ describe("hot reload", { timeout: 60_000 }, () => {
     } finally {
       await gateway.close();
     }
+  });
+
+  it("--no-watch does not watch the file", async () => {
+    const policy = writePolicy(ALLOW);
+    const run = (extra: string[]) => runGateway(["--policy", policy, "--no-audit", "--verbose", ...extra, "--", ...rawServer()], lines(INIT), { until: (stdout) => stdout.includes('"id":0') });
+    const watched = await within(run([]), "a gateway's exit");
+    assert.match(watched.stderr, /watching .*policy\.yaml for changes/);
+    const unwatched = await within(run(["--no-watch"]), "a gateway's exit");
+    assert.equal(unwatched.code, 0, unwatched.stderr);
+    assert.doesNotMatch(unwatched.stderr, /watching/);
   });
 
   it("a changed hide list sends notifications/tools/list_changed, and the next list obeys it", async () => {
