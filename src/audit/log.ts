@@ -18,8 +18,8 @@ import { homedir } from "node:os";
 import { dirname, isAbsolute, join } from "node:path";
 import envPaths from "env-paths";
 
-/** What an event records: a session started or stopped, a call, or an internal error of mcpgate. */
-export type AuditEventName = "start" | "call" | "stop" | "error";
+/** What an event records: a session started or stopped, a call, a policy reload (ok or not), or an internal error of mcpgate. */
+export type AuditEventName = "start" | "call" | "stop" | "reload" | "error";
 
 export interface AuditEvent {
   event: AuditEventName;

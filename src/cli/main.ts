@@ -59,6 +59,7 @@ export async function main(argv: string[]): Promise<number> {
     .option("--no-audit", "write no audit log")
     .option("--dry-run", 'judge every call and log "would deny", but forward all of them')
     .option("--approver <command>", "shell command asked about calls that need approval: gets the call as JSON on stdin, exit 0 approves (default: ask the client by elicitation)", parseCommand)
+    .option("--no-watch", "do not watch the policy file; by default a change to it is loaded without a restart")
     .option("-v, --verbose", "log every decision and lifecycle step to stderr")
     .option("--shutdown-grace <ms>", "how long the server gets to exit after its stdin closes, and again after SIGTERM", parseMs, 2000)
     .addHelpText(

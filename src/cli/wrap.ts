@@ -7,6 +7,7 @@ import { onInternalError } from "./internal-error.ts";
 import { EXIT_INVALID, EXIT_USAGE } from "./exit-codes.ts";
 import { printError, stderrLogger } from "./log.ts";
 import { loadOrReport, NO_POLICY_HELP, resolvePolicyPath } from "./policy.ts";
+import { reloadOnChange } from "./reload.ts";
 
 export interface WrapOptions {
   policy?: string;
@@ -17,6 +18,8 @@ export interface WrapOptions {
   shutdownGrace?: number;
   /** A shell command asked about calls that need approval: the call as JSON on stdin, exit 0 approves. */
   approver?: string;
+  /** False (--no-watch): the policy file is not watched, and changes to it need a restart. */
+  watch?: boolean;
 }
 
 /**
@@ -60,12 +63,14 @@ export async function wrap(server: string[], options: WrapOptions, version: stri
     graceMs: options.shutdownGrace ?? 2000,
     ...(options.approver === undefined ? {} : { approver: commandApprover(options.approver) }),
   });
+  const watching = options.watch === false ? undefined : reloadOnChange({ file: policyPath, audit, log, apply: (next) => gateway.reload(next) });
   const onSignal = (signal: NodeJS.Signals): void => gateway.shutdown(`received ${signal}`);
   const signals: NodeJS.Signals[] = ["SIGINT", "SIGTERM", "SIGHUP"];
   for (const signal of signals) process.on(signal, onSignal);
 
   const unregister = onInternalError((why) => gateway.shutdown(why));
   const code = await gateway.exited;
+  watching?.close();
   unregister();
   for (const signal of signals) process.off(signal, onSignal);
   audit.write({ event: "stop", exit_code: code });

@@ -9,12 +9,43 @@ export interface CounterReader {
 
 const WEIGHTED_CAPACITY = 10_000;
 
-export class Counters {
-  readonly #logs = new Map<string, SlidingLog>();
+function newLog(spec: CounterSpec): SlidingLog {
+  // A budget (increment_from) logs amounts, which may be small: give it room beyond `max`.
+  return new SlidingLog(spec.weighted ? Math.max(spec.capacity, WEIGHTED_CAPACITY) : spec.capacity, spec.horizonMs);
+}
 
-  constructor(specs: Map<string, CounterSpec>) {
-    // A budget (increment_from) logs amounts, which may be small: give it room beyond `max`.
-    for (const [name, spec] of specs) this.#logs.set(name, new SlidingLog(spec.weighted ? Math.max(spec.capacity, WEIGHTED_CAPACITY) : spec.capacity, spec.horizonMs));
+/** Whether a log made for `a` serves `b` unchanged: same windows, capacity and weighting. */
+function sameSpec(a: CounterSpec, b: CounterSpec): boolean {
+  return (
+    a.capacity === b.capacity &&
+    a.horizonMs === b.horizonMs &&
+    (a.weighted === true) === (b.weighted === true) &&
+    a.windowsMs.length === b.windowsMs.length &&
+    a.windowsMs.every((ms, index) => ms === b.windowsMs[index])
+  );
+}
+
+export class Counters {
+  /** Kept apart from the specs so that get(), on every call's path, is one map lookup. */
+  readonly #logs = new Map<string, SlidingLog>();
+  readonly #specs: Map<string, CounterSpec>;
+
+  constructor(specs: Map<string, CounterSpec>, previous?: Counters) {
+    this.#specs = specs;
+    for (const [name, spec] of specs) {
+      const before = previous === undefined ? undefined : previous.#specs.get(name);
+      const kept = before !== undefined && sameSpec(before, spec) ? previous!.#logs.get(name) : undefined;
+      this.#logs.set(name, kept ?? newLog(spec));
+    }
+  }
+
+  /**
+   * The counters of a reloaded policy (SPEC §11): a counter with the same key (its name, or its
+   * entry and position when unnamed) and an equal spec (windows, capacity, weighting) keeps its
+   * log, history and all — the very object; any other starts empty.
+   */
+  static carriedOver(previous: Counters, specs: Map<string, CounterSpec>): Counters {
+    return new Counters(specs, previous);
   }
 
   get(name: string): SlidingLog {

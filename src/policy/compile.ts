@@ -64,6 +64,8 @@ export interface CounterSpec {
   capacity: number;
   horizonMs: number;
   weighted?: boolean;
+  /** Every window of a limit on this counter, distinct, ascending: part of its identity on reload. */
+  windowsMs: number[];
 }
 
 export interface CompiledPolicy {
@@ -78,6 +80,8 @@ export interface CompiledPolicy {
   approval: { timeoutMs: number; offerSession: boolean };
   counters: Map<string, CounterSpec>;
   entryCount: number;
+  /** The hide patterns as written, in order: a reload that changes them changes what tools/list shows. */
+  hide: readonly string[];
   /** Whether any tool is hidden, so tools/list responses need filtering at all. */
   hides: boolean;
   /** The hide rule that hides `tool` ("hide[2]"), if any. */
@@ -170,6 +174,7 @@ export function compilePolicy(doc: PolicyDocument): CompiledPolicy {
       counters.set(counter, {
         capacity: Math.max(spec?.capacity ?? 0, limit.max),
         horizonMs: Math.max(spec?.horizonMs ?? 0, windowMs),
+        windowsMs: [...new Set([...(spec?.windowsMs ?? []), windowMs])].sort((a, b) => a - b),
         ...(spec?.weighted ? { weighted: true } : {}),
       });
       const compiled: CompiledLimit = { rule, counter, window: limit.window, windowMs, max: limit.max };
@@ -222,6 +227,7 @@ export function compilePolicy(doc: PolicyDocument): CompiledPolicy {
     },
     counters,
     entryCount: entries.length,
+    hide: Object.freeze([...(doc.hide ?? [])]),
     hides: (doc.hide ?? []).length > 0,
     hiddenBy: hidden,
     entryFor: makeMatcher(entries),

@@ -3,18 +3,19 @@
 // human, a second answer) is dropped. A list a client could take for a tools/list's answer
 // loses hidden tools. A forwarded call's answer completes its audit record.
 import type { CallAudit } from "../audit/call-event.ts";
-import type { CompiledPolicy } from "../policy/compile.ts";
 import { member, parseId, type Id } from "../wire/message.ts";
 import { errorReply, INTERNAL_ERROR } from "../wire/reply.ts";
 import { scanJson, type Span } from "../wire/scan.ts";
 import { DROP, type ElementAnswer } from "./batch.ts";
 import type { InFlight, Pending } from "./in-flight.ts";
+import type { LivePolicy } from "./live-policy.ts";
 import type { Logger } from "./log.ts";
 import { withoutHiddenTools } from "./rewrite.ts";
 import type { ClientSession } from "./session.ts";
 
 export interface AnswersOptions {
-  policy: CompiledPolicy;
+  /** The policy in force, read at each use: a reload may swap it. */
+  live: LivePolicy;
   inFlight: InFlight;
   audit: CallAudit;
   /** Learns the server's serverInfo from its answer to initialize. */
@@ -97,7 +98,7 @@ export class Answers {
 
   /** Whether a line starting now may need hidden tools removed: a tools/list is in flight and tools are hidden. */
   listInFlight(): boolean {
-    if (!this.#options.policy.hides) return false;
+    if (!this.#options.live.current.hides) return false;
     for (const pending of this.#options.inFlight.values()) if (pending.method === "tools/list" && pending.approval === undefined) return true;
     return false;
   }
@@ -112,7 +113,8 @@ export class Answers {
    * Returns replacement text, or undefined when nothing changes.
    */
   #filterTools(buf: Buffer, id: Id, members: Span[], method: string): string | undefined {
-    const { policy, inFlight, log } = this.#options;
+    const { live, inFlight, log } = this.#options;
+    const policy = live.current;
     if (!policy.hides || (method !== "tools/list" && !inFlight.listUnder(id))) return undefined;
     try {
       return withoutHiddenTools(buf, members, policy.hiddenBy);

@@ -13,6 +13,7 @@ import { Answers } from "./answers.ts";
 import { Calls } from "./calls.ts";
 import type { CancelContext } from "./cancellation.ts";
 import { InFlight, type Pending } from "./in-flight.ts";
+import type { LivePolicy } from "./live-policy.ts";
 import type { Logger } from "./log.ts";
 import { Outbox } from "./outbox.ts";
 import { ServerStream } from "./server-stream.ts";
@@ -39,6 +40,8 @@ export interface RouterOptions {
 }
 
 export interface Parts {
+  /** The policy in force and its counters; Router.reload swaps them. */
+  live: LivePolicy;
   outbox: Outbox;
   inFlight: InFlight;
   session: ClientSession;
@@ -53,7 +56,8 @@ export interface Parts {
 }
 
 export function assemble(options: RouterOptions): Parts {
-  const { policy, log } = options;
+  const { log } = options;
+  const live: LivePolicy = { current: options.policy, counters: options.counters };
   const outbox = new Outbox(options.toClient);
   const inFlight = new InFlight(options.maxPending);
   const session = new ClientSession();
@@ -62,18 +66,17 @@ export function assemble(options: RouterOptions): Parts {
     const flushed = pending.batch?.settle(collector);
     if (flushed !== undefined) outbox.send(flushed);
   };
-  const audit = new CallAudit({ audit: options.audit, includeArgs: () => policy.includeArgs, client: () => session.info, server: () => session.server, command: options.server, now: options.now, warn: log.warn });
+  const audit = new CallAudit({ audit: options.audit, includeArgs: () => live.current.includeArgs, client: () => session.info, server: () => session.server, command: options.server, now: options.now, warn: log.warn });
   const approvals: Approvals = new Approvals({
     ...(options.approver === undefined ? {} : { approver: options.approver }),
     ...(options.setTimer === undefined ? {} : { setTimer: options.setTimer }),
     send,
     log,
-    settings: () => policy.approval,
+    settings: () => live.current.approval,
     answered: (held, answer) => calls.answered(held, answer),
   });
   const calls = new Calls({
-    policy,
-    counters: options.counters,
+    live,
     now: options.now,
     dryRun: options.dryRun ?? false,
     log,
@@ -87,7 +90,7 @@ export function assemble(options: RouterOptions): Parts {
     send,
     settle,
   });
-  const answers = new Answers({ policy, inFlight, audit, session, log, send, settle });
+  const answers = new Answers({ live, inFlight, audit, session, log, send, settle });
   const stream = new ServerStream({
     log,
     outbox,
@@ -96,5 +99,5 @@ export function assemble(options: RouterOptions): Parts {
     answered: (pending, isError) => answers.streamed(pending, isError),
     failed: (pending, message) => answers.fail(pending, SERVER_ERROR, message),
   });
-  return { outbox, inFlight, session, audit, approvals, calls, answers, stream, cancelContext: { inFlight, approvals, audit, settle }, settle };
+  return { live, outbox, inFlight, session, audit, approvals, calls, answers, stream, cancelContext: { inFlight, approvals, audit, settle }, settle };
 }

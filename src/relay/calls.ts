@@ -5,8 +5,6 @@ import type { ApprovalAnswer } from "../approval/answer.ts";
 import type { Approvals, Held, Outcome } from "../approval/coordinator.ts";
 import type { SessionAllowances } from "../approval/allowances.ts";
 import type { CallAudit } from "../audit/call-event.ts";
-import type { Counters } from "../limits/counters.ts";
-import type { CompiledPolicy } from "../policy/compile.ts";
 import { denialResult, denialText, type Verdict } from "../policy/decision.ts";
 import { charge, evaluate, evaluateApproved } from "../policy/evaluate.ts";
 import { afterApproval, afterRefusal, outcomeOf, type Outcome as Judgement } from "../policy/verdict.ts";
@@ -16,12 +14,13 @@ import type { Span } from "../wire/scan.ts";
 import { decodeToolCall } from "../wire/tools-call.ts";
 import type { BatchReplies, ElementOutcome } from "./batch.ts";
 import type { InFlight, Pending } from "./in-flight.ts";
+import type { LivePolicy } from "./live-policy.ts";
 import type { Logger } from "./log.ts";
 import type { ClientSession } from "./session.ts";
 
 export interface CallsOptions {
-  policy: CompiledPolicy;
-  counters: Counters;
+  /** The policy in force and its counters, read at each use: a reload may swap them. */
+  live: LivePolicy;
   /** Monotonic milliseconds; windows and durations are measured on it. */
   now(): number;
   dryRun: boolean;
@@ -99,7 +98,9 @@ export class Calls {
   /** A human (or the clock) answered: forward the held call, or deny it with the reason. */
   answered(held: Held, answer: ApprovalAnswer): void {
     const { pending, request, bytes } = held;
-    const { policy, counters, now, log } = this.#options;
+    const { live, now, log } = this.#options;
+    // The policy in force now, which may not be the one that held the call (SPEC §11).
+    const { current: policy, counters } = live;
     const at = now();
     if (!answer.approved) {
       this.#denyHeld(held, afterRefusal(held.verdict, answer.reason), answer.outcome);
@@ -127,7 +128,8 @@ export class Calls {
     const decoded = decodeToolCall(buf, members, keys);
     if (!decoded.ok) return this.#refuse(id, decoded.code, decoded.message);
     const { name, args } = decoded;
-    const { policy, counters, now, dryRun, log, audit, session, approverSet, allowances } = this.#options;
+    const { live, now, dryRun, log, audit, session, approverSet, allowances } = this.#options;
+    const { current: policy, counters } = live;
     const field = audit.field(buf, args);
     const at = now();
     const evaluation = evaluate(policy, { name, args }, at, counters);

@@ -11,6 +11,7 @@ import { NULL_ID } from "../wire/message.ts";
 import { errorReply, INVALID_REQUEST } from "../wire/reply.ts";
 import type { Approver } from "../approval/answer.ts";
 import { EXIT_NOT_STARTED } from "../cli/exit-codes.ts";
+import type { Reloaded } from "./live-policy.ts";
 import { Router, type Logger } from "./router.ts";
 import { Coalescer, Throttle, writer } from "./pumps.ts";
 import { describeExit, spawnServer, stopChild } from "./server-process.ts";
@@ -40,6 +41,8 @@ export interface Gateway {
   exited: Promise<number>;
   /** Closes the server's stdin, then SIGTERM, then SIGKILL, each after the grace period. */
   shutdown(why: string): void;
+  /** Puts a new policy in force between two messages (SPEC §11); see Router.reload. */
+  reload(policy: CompiledPolicy): Reloaded;
 }
 
 /** Server lines longer than this are streamed rather than held whole. */
@@ -67,7 +70,7 @@ export function startGateway(options: GatewayOptions): Gateway {
   } catch (error) {
     log.warn(cannotStartMessage(options.command, error as Error));
     resolveExit(EXIT_NOT_STARTED);
-    return { exited, shutdown() {} };
+    return { exited, shutdown() {}, reload: () => ({ hideChanged: false }) };
   }
   const childIn = child.stdin!;
   const childOut = child.stdout!;
@@ -175,5 +178,6 @@ export function startGateway(options: GatewayOptions): Gateway {
     resolveExit(exitCode(code, signal));
   });
 
-  return { exited, shutdown: (why) => shutdown(why) };
+  // Called from a watcher's own tick, never from inside a chunk's routing: between two messages.
+  return { exited, shutdown: (why) => shutdown(why), reload: (policy) => router.reload(policy) };
 }

@@ -7,15 +7,19 @@ import { contentEnd } from "../wire/framing.ts";
 import { classify, NULL_ID, type Id, type Message } from "../wire/message.ts";
 import { errorReply, INTERNAL_ERROR, INVALID_REQUEST, SERVER_ERROR } from "../wire/reply.ts";
 import { scanJson, type Span } from "../wire/scan.ts";
+import type { CompiledPolicy } from "../policy/compile.ts";
 import { assemble, type Parts, type RouterOptions } from "./assemble.ts";
 import { BatchReplies, DROP, mergeServerBatch, splitClientBatch, type ElementOutcome } from "./batch.ts";
 import { cancel } from "./cancellation.ts";
 import { idOfLine, intake } from "./intake.ts";
+import { swapPolicy, type Reloaded } from "./live-policy.ts";
 import { preview } from "./log.ts";
 
 export type { Logger } from "./log.ts";
 export type { RouterOptions } from "./assemble.ts";
 export { MAX_CLIENT_DEPTH } from "./intake.ts";
+
+const TOOLS_LIST_CHANGED = '{"jsonrpc":"2.0","method":"notifications/tools/list_changed"}\n';
 
 const INTERNAL = "mcpgate: internal error while handling this request; it was not forwarded";
 
@@ -35,6 +39,19 @@ export class Router {
   /** How many calls wait for a human. */
   get heldCount(): number {
     return this.#parts.approvals.count;
+  }
+
+  /**
+   * Puts a new policy in force (SPEC §11), between two messages: call it outside fromClient and
+   * fromServer, never from inside them. Counters whose identity and spec are unchanged keep their
+   * history; calls already forwarded are untouched; a held call is judged under `policy` when
+   * its answer comes. When the hide patterns changed, an initialized client is told to list
+   * its tools again.
+   */
+  reload(policy: CompiledPolicy): Reloaded {
+    const reloaded = swapPolicy(this.#parts.live, policy);
+    if (reloaded.hideChanged && this.#parts.session.initialized) this.#parts.outbox.send(Buffer.from(TOOLS_LIST_CHANGED));
+    return reloaded;
   }
 
   /** A message of the gateway's own (not the router's) for the client, kept whole like ours. */

@@ -30,9 +30,12 @@ export class ClientSession {
   server: ServerInfo = {};
   /** Whether the client declared it can show form-mode elicitation. */
   elicitForm = false;
+  /** Whether the client has sent initialize: before that, mcpgate sends it no notification. */
+  initialized = false;
 
   /** Reads an initialize request's params; a malformed one changes nothing (the server answers it). */
   initialize(buf: Buffer, members: Span[]): void {
+    this.initialized = true;
     const span = member(members, "params");
     if (span === undefined) return;
     let params: { clientInfo?: { name?: unknown; version?: unknown }; capabilities?: unknown } | null;
