@@ -13,7 +13,7 @@
 // one rotated, and reopens PATH without renaming; until then its lines went on into the
 // renamed file, which may so grow past the limit, but no line is lost or split.
 import { createWriteStream, fstat, mkdirSync, statSync, type WriteStream } from "node:fs";
-import { rename, stat, unlink } from "node:fs/promises";
+import { open, rename, stat, unlink } from "node:fs/promises";
 import { homedir } from "node:os";
 import { dirname, isAbsolute, join } from "node:path";
 import envPaths from "env-paths";
@@ -60,6 +60,29 @@ async function shiftFiles(path: string, keep: number): Promise<void> {
   if (keep === 0) return unlink(path).catch(ignoreMissing);
   for (let n = keep - 1; n >= 1; n--) await rename(rotatedPath(path, n), rotatedPath(path, n + 1)).catch(ignoreMissing);
   await rename(path, rotatedPath(path, 1)).catch(ignoreMissing);
+}
+
+/** A lock held this long is taken for one left by a writer that died while rotating. */
+const STALE_LOCK_MS = 30_000;
+
+/**
+ * Takes PATH.lock (created exclusively); returns how to release it, or undefined when another
+ * writer holds it. A lock older than STALE_LOCK_MS is removed and taken once more.
+ */
+async function lockRotation(path: string): Promise<(() => Promise<void>) | undefined> {
+  const lock = `${path}.lock`;
+  for (let attempt = 0; attempt < 2; attempt++) {
+    try {
+      await (await open(lock, "wx", 0o600)).close();
+      return () => unlink(lock).catch(() => {});
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== "EEXIST") return undefined;
+      const held = await stat(lock).catch(() => undefined);
+      if (held === undefined || Date.now() - held.mtimeMs < STALE_LOCK_MS) return undefined;
+      await unlink(lock).catch(() => {});
+    }
+  }
+  return undefined;
 }
 
 function sizeOf(path: string): number {
@@ -140,13 +163,19 @@ export function openAuditLog(target: string, session: string, warn: (message: st
       old.end();
     });
     size = 0;
+    // One writer at a time shifts the files: two shifting at once (gateways sharing this log)
+    // would rename one's fresh PATH.1 over the other's, and lines would be lost.
+    const unlock = await lockRotation(target);
     try {
       const current = await stat(target).catch(() => undefined);
-      // Another file (or none) under the name: another gateway sharing this log rotated it; just reopen.
-      if (mine !== undefined && current?.ino !== mine) size = current?.size ?? 0;
+      // Another file (or none) under the name: another gateway sharing this log rotated it (or
+      // is rotating it now); just reopen, and what this one writes lands in the live file.
+      if (unlock === undefined || (mine !== undefined && current?.ino !== mine)) size = current?.size ?? 0;
       else await shiftFiles(target, keep);
     } catch (error) {
       warn(`audit log ${target} could not be rotated (${(error as NodeJS.ErrnoException).code ?? (error as Error).message}); writing on in it`);
+    } finally {
+      await unlock?.();
     }
     openFile();
     rotation = undefined;
