@@ -4,7 +4,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import fc from "fast-check";
-import { parse } from "jsonc-parser/lib/esm/main.js";
+import { parse, stripComments } from "jsonc-parser/lib/esm/main.js";
 import { configLocations, type ConfigLocation } from "../../src/install/clients.ts";
 import { planFile, type Action } from "../../src/install/config-file.ts";
 import { REMOTE_REASON, shapeOf, unwrapEntry, wrapEntry } from "../../src/install/rewrite.ts";
@@ -137,7 +137,8 @@ describe("a config file's text", () => {
         const installed = planFile(text, location, install, all);
         assert.ok(installed.ok);
         const expected = Object.fromEntries(Object.entries(map).map(([name, entry]) => [name, wrapEntry(entry, POLICY) ?? entry]));
-        assert.deepEqual((parse(installed.updated) as Record<string, unknown>)[key], expected);
+        // (JSON.parse, not jsonc-parser's parse, reads a "__proto__" key as the own key it is.)
+        assert.deepEqual((JSON.parse(stripComments(installed.updated)) as Record<string, unknown>)[key], expected);
         const again = planFile(installed.updated, location, install, all);
         assert.ok(again.ok);
         assert.equal(again.updated, installed.updated, "a second install changes nothing");
@@ -146,6 +147,14 @@ describe("a config file's text", () => {
         assert.equal(restored.updated, text);
       }),
     );
+  });
+
+  it("reads a \"__proto__\" key as a key: an entry cannot borrow a command through it", () => {
+    const text = '{ "mcpServers": { "a": { "__proto__": { "command": "evil", "args": [] } } } }';
+    const plan = planFile(text, at("cursor", "user"), install, all);
+    assert.ok(plan.ok);
+    assert.equal(plan.updated, text, "nothing to wrap: the entry has no command of its own");
+    assert.notEqual(plan.servers[0]?.status, "wrapped");
   });
 
   it("adds args after command where an entry had none, and uninstall leaves args: []", () => {
