@@ -53,6 +53,16 @@ export function reloadOnChange(options: ReloadOptions): PolicyWatch {
     log.warn(`policy reloaded from ${file}${hideChanged ? "; hidden tools changed, the client was told to list tools again" : ""}`);
     audit.write({ event: "reload", policy: file, ok: true, tools_list_changed: hideChanged });
   };
+  // A reload runs in a timer of its own: a fault in it must cost the reload, not the session.
+  const guarded = (): void => {
+    try {
+      reload();
+    } catch (error) {
+      const message = (error as Error)?.message ?? String(error);
+      log.warn(`${file}: the reload failed (${message}); the previous policy stays in force`);
+      audit.write({ event: "reload", policy: file, ok: false, error: message });
+    }
+  };
   log.info(`watching ${file} for changes (--no-watch turns this off)`);
-  return watchPolicyFile(file, reload, { failed: log.warn, ...(options.debounceMs === undefined ? {} : { debounceMs: options.debounceMs }) });
+  return watchPolicyFile(file, guarded, { failed: log.warn, ...(options.debounceMs === undefined ? {} : { debounceMs: options.debounceMs }) });
 }
