@@ -4,6 +4,7 @@ import { resolve } from "node:path";
 import { compilePolicy, type CompiledPolicy } from "../policy/compile.ts";
 import { formatProblem, loadPolicyFile, type Problem } from "../policy/load.ts";
 import { policyWarnings } from "../policy/warnings.ts";
+import { EXIT_INVALID, EXIT_USAGE } from "./exit-codes.ts";
 import { printError, stderrLogger } from "./log.ts";
 
 export const NO_POLICY_HELP =
@@ -57,4 +58,18 @@ export function loadOrReport(file: string): CompiledPolicy | undefined {
   const report = readPolicy(file);
   printReport(report);
   return report.policy;
+}
+
+/**
+ * The policy a command runs under (--policy, else $MCPGATE_POLICY), compiled; or, after saying
+ * why on stderr, the exit code: usage when none is given, invalid when it does not load.
+ */
+export function requirePolicy(option: string | undefined): { path: string; policy: CompiledPolicy } | number {
+  const path = resolvePolicyPath(option);
+  if (path === undefined) {
+    printError(NO_POLICY_HELP);
+    return EXIT_USAGE;
+  }
+  const policy = loadOrReport(path);
+  return policy === undefined ? EXIT_INVALID : { path, policy };
 }

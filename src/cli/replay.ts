@@ -9,9 +9,9 @@ import { defaultAuditPath } from "../audit/log.ts";
 import type { Effect } from "../policy/decision.ts";
 import { readAuditCalls, type LineProblem } from "../replay/read.ts";
 import { replay, type ReplayOutcome, type ReplaySummary } from "../replay/replay.ts";
-import { EXIT_INVALID, EXIT_OK, EXIT_USAGE } from "./exit-codes.ts";
+import { EXIT_INVALID, EXIT_OK } from "./exit-codes.ts";
 import { printError, stderrLogger } from "./log.ts";
-import { loadOrReport, NO_POLICY_HELP, resolvePolicyPath } from "./policy.ts";
+import { requirePolicy } from "./policy.ts";
 
 export interface ReplayOptions {
   policy?: string;
@@ -91,13 +91,9 @@ export function outcomeText(outcome: ReplayOutcome, chalk: ChalkInstance): strin
 }
 
 export function replayCommand(auditFile: string | undefined, options: ReplayOptions): number {
-  const path = resolvePolicyPath(options.policy);
-  if (path === undefined) {
-    printError(NO_POLICY_HELP);
-    return EXIT_USAGE;
-  }
-  const policy = loadOrReport(path);
-  if (policy === undefined) return EXIT_INVALID;
+  const loaded = requirePolicy(options.policy);
+  if (typeof loaded === "number") return loaded;
+  const { policy } = loaded;
   const file = auditFile ?? defaultAuditPath();
   const text = readAudit(file, auditFile !== undefined);
   if (text === undefined) return EXIT_INVALID;

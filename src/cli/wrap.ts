@@ -4,9 +4,9 @@ import { defaultAuditPath, noAudit, openAuditLog, type AuditLog } from "../audit
 import { commandApprover } from "../approval/approver.ts";
 import { startGateway } from "../relay/gateway.ts";
 import { onInternalError } from "./internal-error.ts";
-import { EXIT_INVALID, EXIT_USAGE } from "./exit-codes.ts";
+import { EXIT_USAGE } from "./exit-codes.ts";
 import { printError, stderrLogger } from "./log.ts";
-import { loadOrReport, NO_POLICY_HELP, resolvePolicyPath } from "./policy.ts";
+import { requirePolicy } from "./policy.ts";
 import { reloadOnChange } from "./reload.ts";
 
 export interface WrapOptions {
@@ -32,13 +32,9 @@ export function terminalNotice(stdinIsTTY: boolean | undefined): string | undefi
 }
 
 export async function wrap(server: string[], options: WrapOptions, version: string): Promise<number> {
-  const policyPath = resolvePolicyPath(options.policy);
-  if (policyPath === undefined) {
-    printError(NO_POLICY_HELP);
-    return EXIT_USAGE;
-  }
-  const policy = loadOrReport(policyPath);
-  if (policy === undefined) return EXIT_INVALID;
+  const loaded = requirePolicy(options.policy);
+  if (typeof loaded === "number") return loaded;
+  const { path: policyPath, policy } = loaded;
   const [command, ...args] = server;
   if (command === undefined || command === "") {
     printError("no server command: usage is mcpgate --policy FILE -- COMMAND [ARGS...]");
