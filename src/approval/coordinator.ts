@@ -45,7 +45,8 @@ export interface ApprovalsOptions {
   answered(held: Held, answer: ApprovalAnswer): void;
 }
 
-function defaultTimer(ms: number, fn: () => void): () => void {
+/** A timer that does not keep the process alive; returns its cancel. */
+export function defaultTimer(ms: number, fn: () => void): () => void {
   const timer = setTimeout(fn, ms);
   timer.unref();
   return () => clearTimeout(timer);

@@ -39,8 +39,8 @@ export class PrivateIds {
 
 const SESSION_FIELD = "allow_for_session";
 
-/** The elicitation/create request that asks a human about one call. */
-export function elicitationRequest(id: string, request: ApprovalRequest, timeoutMs: number, offerSession: boolean): Buffer {
+/** The params of a form elicitation that asks a human about one call: its message and form. */
+export function approvalForm(request: ApprovalRequest, timeoutMs: number, offerSession: boolean): { message: string; requestedSchema: object } {
   const message = [
     `mcpgate: the agent wants to call the tool "${request.tool}". Allow it?`,
     `Why you are asked: ${request.reason}`,
@@ -56,7 +56,12 @@ export function elicitationRequest(id: string, request: ApprovalRequest, timeout
       default: false,
     };
   }
-  const params = { message, requestedSchema: { type: "object", properties } };
+  return { message, requestedSchema: { type: "object", properties } };
+}
+
+/** The elicitation/create request that asks a human about one call. */
+export function elicitationRequest(id: string, request: ApprovalRequest, timeoutMs: number, offerSession: boolean): Buffer {
+  const params = approvalForm(request, timeoutMs, offerSession);
   return Buffer.from(`${JSON.stringify({ jsonrpc: "2.0", id, method: "elicitation/create", params })}\n`);
 }
 

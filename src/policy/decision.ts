@@ -84,14 +84,18 @@ export function denialText(verdict: Verdict): string {
   return `[POLICY DENIED] ${verdict.tool}: ${verdict.reason}`;
 }
 
-/** The result a denied tools/call gets in place of the server's (SPEC §4). */
-export function denialResult(verdict: Verdict): object {
+/**
+ * The result a denied tools/call gets in place of the server's (SPEC §4); in protocol
+ * 2026-07-28 (`modern`) every result says what it is, so it carries resultType "complete" (§10).
+ */
+export function denialResult(verdict: Verdict, modern = false): object {
   const meta: Record<string, unknown> = { decision: "deny", tool: verdict.tool, rule: verdict.rule, reason: verdict.reason };
   if (verdict.retryAfterMs !== undefined) meta.retryAfterMs = verdict.retryAfterMs;
   return {
     isError: true,
     content: [{ type: "text", text: denialText(verdict) }],
     _meta: { "mcpgate/decision": meta },
+    ...(modern ? { resultType: "complete" } : {}),
   };
 }
 

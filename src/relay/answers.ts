@@ -1,7 +1,10 @@
 // The server's answers. Each is matched to the request in flight it answers, exactly by id:
 // one that answers nothing the server was sent (a call mcpgate denied, one still held for a
 // human, a second answer) is dropped. A list a client could take for a tools/list's answer
-// loses hidden tools. A forwarded call's answer completes its audit record.
+// loses hidden tools. A forwarded call's answer completes its audit record. A round the server
+// opens for a 2026-07-28 call (`input_required`) has its state wrapped in one of mcpgate's, so
+// the client's retry is known as the continuation of a call already judged (SPEC §10).
+import type { Rounds } from "../approval/rounds.ts";
 import type { CallAudit } from "../audit/call-event.ts";
 import { member, parseId, type Id } from "../wire/message.ts";
 import { errorReply, INTERNAL_ERROR } from "../wire/reply.ts";
@@ -10,7 +13,7 @@ import { DROP, type ElementAnswer } from "./batch.ts";
 import type { InFlight, Pending } from "./in-flight.ts";
 import type { LivePolicy } from "./live-policy.ts";
 import type { Logger } from "./log.ts";
-import { withoutHiddenTools } from "./rewrite.ts";
+import { serverRound, withoutHiddenTools, withRequestState } from "./rewrite.ts";
 import type { ClientSession } from "./session.ts";
 
 export interface AnswersOptions {
@@ -25,6 +28,7 @@ export interface AnswersOptions {
   send(bytes: Buffer): void;
   /** A request is settled: its batch's own answers go into `collector`, or out alone. */
   settle(pending: Pending, collector?: Buffer[]): void;
+  rounds: Rounds;
 }
 
 const ISERROR = Buffer.from('"isError"');
@@ -60,8 +64,9 @@ export class Answers {
     inFlight.close(pending);
     // Only the one answer to initialize is decoded here; every other response costs a comparison.
     if (pending.method === "initialize" && !isError) this.#options.session.serverInitialized(buf, members);
-    const rewritten = isError ? undefined : this.#filterTools(buf, id, members, pending.method);
-    if (pending.call !== undefined && audit.enabled) audit.forwarded(pending.call, pending.started, { is_error: isError || resultIsError(buf, members) });
+    const round = pending.modern === undefined || isError ? undefined : serverRound(buf, members);
+    const rewritten = round !== undefined ? this.#wrapRound(buf, members, pending, round.state) : isError ? undefined : this.#filterTools(buf, id, members, pending.method);
+    if (pending.call !== undefined && audit.enabled) audit.forwarded(pending.call, pending.started, round === undefined ? { is_error: isError || resultIsError(buf, members) } : { is_error: false, input_required: true });
     this.#options.settle(pending, collector);
     return rewritten;
   }
@@ -101,6 +106,12 @@ export class Answers {
     if (!this.#options.live.current.hides) return false;
     for (const pending of this.#options.inFlight.values()) if (pending.method === "tools/list" && pending.approval === undefined) return true;
     return false;
+  }
+
+  /** The server's round for a call it was sent, its state wrapped in ours (bound to that call). */
+  #wrapRound(buf: Buffer, members: Span[], pending: Pending, state: string | undefined): string {
+    const { tool, digest, rule } = pending.modern!;
+    return withRequestState(buf, members, this.#options.rounds.continuation(tool, digest, rule, state));
   }
 
   #dropped(rawId: string): void {

@@ -3,11 +3,13 @@
 // the calls held for a human, tools/call judging, the server's answers, and large streamed lines.
 import type { Approver } from "../approval/answer.ts";
 import { SessionAllowances } from "../approval/allowances.ts";
-import { Approvals } from "../approval/coordinator.ts";
+import { Approvals, defaultTimer } from "../approval/coordinator.ts";
+import { Rounds } from "../approval/rounds.ts";
 import { CallAudit } from "../audit/call-event.ts";
 import type { AuditLog } from "../audit/log.ts";
 import type { Counters } from "../limits/counters.ts";
 import type { CompiledPolicy } from "../policy/compile.ts";
+import { afterRefusal } from "../policy/verdict.ts";
 import { SERVER_ERROR } from "../wire/reply.ts";
 import { Answers } from "./answers.ts";
 import { Calls } from "./calls.ts";
@@ -16,6 +18,7 @@ import { InFlight, type Pending } from "./in-flight.ts";
 import type { LivePolicy } from "./live-policy.ts";
 import type { Logger } from "./log.ts";
 import { Outbox } from "./outbox.ts";
+import { Retries } from "./retries.ts";
 import { ServerStream } from "./server-stream.ts";
 import { ClientSession } from "./session.ts";
 
@@ -75,6 +78,18 @@ export function assemble(options: RouterOptions): Parts {
     settings: () => live.current.approval,
     answered: (held, answer) => calls.answered(held, answer),
   });
+  const allowances = new SessionAllowances();
+  const rounds = new Rounds({
+    now: options.now,
+    settings: () => live.current.approval,
+    setTimer: options.setTimer ?? defaultTimer,
+    expired: (verdict, field, timeoutMs) => {
+      const why = `nobody answered within ${timeoutMs / 1000} s (the client never retried the call)`;
+      log.warn(`${verdict.tool}: an approval round expired unanswered [${verdict.rule}]`);
+      audit.denied(afterRefusal(verdict, why).verdict, field, { approval: "timeout" });
+    },
+  });
+  const retries = new Retries({ live, now: options.now, log, audit, allowances, rounds });
   const calls = new Calls({
     live,
     now: options.now,
@@ -85,12 +100,14 @@ export function assemble(options: RouterOptions): Parts {
     approverSet: options.approver !== undefined,
     inFlight,
     approvals,
-    allowances: new SessionAllowances(),
+    allowances,
+    rounds,
+    retries,
     toServer: options.toServer,
     send,
     settle,
   });
-  const answers = new Answers({ live, inFlight, audit, session, log, send, settle });
+  const answers = new Answers({ live, inFlight, audit, session, log, send, settle, rounds });
   const stream = new ServerStream({
     log,
     outbox,

@@ -35,21 +35,26 @@ export class BatchReplies {
   }
 }
 
-/** What handling one message of a client batch came to: forward it, it waits for a human, our reply, or nothing. */
-export type ElementOutcome = "forward" | "held" | Buffer | undefined;
+/**
+ * What handling one message of a client batch came to: forward it, forward these bytes in its
+ * place (a retry without mcpgate's own round members), it waits for a human, our reply, or nothing.
+ */
+export type ElementOutcome = "forward" | { forward: Buffer } | "held" | Buffer | undefined;
 
 /**
  * Splits a client batch: each element goes to `handle`. Returns the bytes for the server (the
  * line itself when every element passes, else a batch of those that do; none if none does).
  */
 export function splitClientBatch(line: Buffer, elements: Span[], batch: BatchReplies, handle: (element: Buffer, message: Message) => ElementOutcome): Buffer | undefined {
-  const kept: Span[] = [];
+  const kept: (Span | Buffer)[] = [];
+  let edited = false;
   for (const span of elements) {
     const element = line.subarray(span.start, span.end);
     const message = classifyElement(element);
     const outcome = handle(element, message);
-    if (outcome === "forward") {
-      kept.push(span);
+    if (outcome === "forward" || (typeof outcome === "object" && !Buffer.isBuffer(outcome))) {
+      kept.push(outcome === "forward" ? span : outcome.forward);
+      edited ||= outcome !== "forward";
       if (message.kind === "request") batch.awaiting++;
     } else if (outcome === "held") {
       // Answered later: by our denial, or by the server once a human approves.
@@ -58,9 +63,9 @@ export function splitClientBatch(line: Buffer, elements: Span[], batch: BatchRep
       batch.replies.push(outcome);
     }
   }
-  if (kept.length === elements.length) return line;
+  if (kept.length === elements.length && !edited) return line;
   if (kept.length === 0) return undefined;
-  return Buffer.from(`[${kept.map((span) => line.toString("utf8", span.start, span.end)).join(",")}]\n`);
+  return Buffer.from(`[${kept.map((part) => (Buffer.isBuffer(part) ? part.toString("utf8") : line.toString("utf8", part.start, part.end))).join(",")}]\n`);
 }
 
 /** A server batch element's fate: kept as is (undefined), rewritten (text), or dropped. */

@@ -1,19 +1,25 @@
 // A tools/call from decoding to what happens to it: decoded (wire/tools-call.ts), judged by the
 // policy, then forwarded, denied under its id, or held for a human — and, once the human has
-// answered, judged again and forwarded or denied. Every call is recorded in the audit log.
+// answered, judged again and forwarded or denied. In protocol 2026-07-28 (judged per request,
+// by its _meta) a human is asked by an MRTR round instead of holding the call, and a retry that
+// carries a requestState goes to retries.ts. Every call is recorded in the audit log.
 import type { ApprovalAnswer } from "../approval/answer.ts";
 import type { Approvals, Held, Outcome } from "../approval/coordinator.ts";
 import type { SessionAllowances } from "../approval/allowances.ts";
+import { argumentsDigest } from "../approval/request-state.ts";
+import type { Rounds } from "../approval/rounds.ts";
 import type { CallAudit } from "../audit/call-event.ts";
 import { denialResult, denialText, type Verdict } from "../policy/decision.ts";
 import { charge, evaluate, evaluateApproved } from "../policy/evaluate.ts";
 import { afterApproval, afterRefusal, outcomeOf, type Outcome as Judgement } from "../policy/verdict.ts";
 import type { Id } from "../wire/message.ts";
-import { errorReply, resultReply } from "../wire/reply.ts";
+import { errorReply, INVALID_PARAMS, resultReply } from "../wire/reply.ts";
+import { PROTOCOL_VERSION_META } from "../wire/request-frame.ts";
 import type { Span } from "../wire/scan.ts";
-import { decodeToolCall } from "../wire/tools-call.ts";
+import { canonicalArguments, decodeToolCall } from "../wire/tools-call.ts";
 import type { BatchReplies, ElementOutcome } from "./batch.ts";
-import type { InFlight, Pending } from "./in-flight.ts";
+import type { InFlight, ModernCall, Pending } from "./in-flight.ts";
+import type { Retries } from "./retries.ts";
 import type { LivePolicy } from "./live-policy.ts";
 import type { Logger } from "./log.ts";
 import type { ClientSession } from "./session.ts";
@@ -32,6 +38,9 @@ export interface CallsOptions {
   inFlight: InFlight;
   approvals: Approvals;
   allowances: SessionAllowances;
+  /** MRTR rounds (2026-07-28): mcpgate's approval rounds and the server's, wrapped. */
+  rounds: Rounds;
+  retries: Retries;
   toServer(bytes: Buffer): void;
   /** Sends one of mcpgate's own messages to the client. */
   send(bytes: Buffer): void;
@@ -52,11 +61,16 @@ function asLine(bytes: Buffer): Buffer {
   return bytes[bytes.length - 1] === 0x0a ? Buffer.from(bytes) : Buffer.concat([bytes, NEWLINE]);
 }
 
-/** What judging came to: forward it, ask a human, or neither (a reply says why, if it has an id). */
+/** What judging came to: forward it (or `bytes` in its place), ask a human, or neither (a reply says why, if it has an id). */
 type Judged =
-  | { action: "forward"; verdict?: Verdict; field?: Held["field"]; session?: boolean }
-  | { action: "ask"; verdict: Verdict; args: Record<string, unknown>; field: Held["field"] }
+  | { action: "forward"; verdict?: Verdict; field?: Held["field"]; approval?: "accepted" | "session"; bytes?: Buffer; modern?: ModernCall }
+  | { action: "ask"; verdict: Verdict; args: Record<string, unknown>; field: Held["field"]; modern?: ModernCall }
   | { action: "refuse"; reply?: Buffer };
+
+/** What a 2026-07-28 call binds for a round the server may open: the call's canonical arguments, and its rule. */
+function modernCall(buf: Buffer, tool: string, rule: string): ModernCall {
+  return { tool, digest: argumentsDigest(canonicalArguments(buf)), rule };
+}
 
 export class Calls {
   readonly #options: CallsOptions;
@@ -74,20 +88,23 @@ export class Calls {
       return judged.reply;
     }
     const pending = inFlight.open(id, "tools/call", now(), batch);
+    if (judged.modern !== undefined) pending.modern = judged.modern;
     if (judged.action === "ask") {
       this.#options.approvals.ask(judged.verdict, judged.args, asLine(buf), judged.field, pending);
       return "held";
     }
     if (judged.verdict !== undefined) {
       pending.call = { tool: judged.verdict.tool, verdict: judged.verdict, field: judged.field };
-      if (judged.session === true) pending.call.approval = "session";
+      if (judged.approval !== undefined) pending.call.approval = judged.approval;
     }
-    return "forward";
+    return judged.bytes === undefined ? "forward" : { forward: judged.bytes };
   }
 
   /** A tools/call sent as a notification still runs on the server: judged, dropped if denied. */
   notification(buf: Buffer, scanned: Scanned): "forward" | undefined {
     const judged = this.#judge(buf, undefined, scanned);
+    // A retry's bytes are edited; a notification continues no round and is dropped (#judge said why).
+    if (judged.action === "forward" && judged.bytes !== undefined) return undefined;
     if (judged.action === "ask") {
       this.#options.approvals.ask(judged.verdict, judged.args, asLine(buf), judged.field, undefined);
       return undefined;
@@ -127,38 +144,66 @@ export class Calls {
   #judge(buf: Buffer, id: Id | undefined, { members, keys }: Scanned): Judged {
     const decoded = decodeToolCall(buf, members, keys);
     if (!decoded.ok) return this.#refuse(id, decoded.code, decoded.message);
-    const { name, args } = decoded;
+    const { name, args, frame } = decoded;
     const { live, now, dryRun, log, audit, session, approverSet, allowances } = this.#options;
-    const { current: policy, counters } = live;
+    const era = session.eraOf(frame);
+    if ("problem" in era) {
+      const message = `Invalid _meta envelope for protocol revision ${String(frame.protocolVersion)}: ${era.key}: ${era.problem}`;
+      return this.#refuse(id, INVALID_PARAMS, message, { envelope: { key: era.key, problem: era.problem }, [PROTOCOL_VERSION_META]: frame.protocolVersion });
+    }
     const field = audit.field(buf, args);
+    if (frame.requestState !== undefined) return this.#retry(buf, id, name, args, frame, field, era.modern);
+    const { current: policy, counters } = live;
     const at = now();
     const evaluation = evaluate(policy, { name, args }, at, counters);
     // Canonical arguments cost a pass over the bytes: only for a call that needs a human.
     const sessionAllowed = evaluation.verdict.effect === "approve" && allowances.has(name, buf);
-    const { action, verdict, charge: due } = outcomeOf(evaluation, { sessionAllowed, channel: approverSet ? "approver" : session.elicitForm ? "elicitation" : "none", dryRun });
+    // A 2026-07-28 client is asked by an MRTR round, which needs a request to answer.
+    const elicit = era.elicitForm && (id !== undefined || !era.modern);
+    const { action, verdict, charge: due } = outcomeOf(evaluation, { sessionAllowed, channel: approverSet ? "approver" : elicit ? "elicitation" : "none", dryRun });
     switch (action) {
       case "forward":
         charge(counters, due, at);
         if (log.verbose) log.info(`allow ${name} (${verdict.rule})`);
-        return { action: "forward", verdict, field, session: sessionAllowed };
+        return { action: "forward", verdict, field, ...(sessionAllowed ? { approval: "session" } : {}), ...(era.modern ? { modern: modernCall(buf, name, verdict.rule) } : {}) };
       case "ask":
-        return { action: "ask", verdict, args, field };
+        if (era.modern && !approverSet && id !== undefined) {
+          log.warn(`asking a human about ${name} [${verdict.rule}] via the client (an input_required round)`);
+          return { action: "refuse", reply: resultReply(id, this.#options.rounds.approval(verdict, args, buf, field)) };
+        }
+        return { action: "ask", verdict, args, field, ...(era.modern ? { modern: modernCall(buf, name, verdict.rule) } : {}) };
       case "dry-run-forward": {
         const would = verdict.effect === "approve" ? "approve" : "deny";
         log.warn(would === "approve" ? `dry run: would ask a human about ${name} [${verdict.rule}]; forwarding` : `dry run: would deny ${denialText(verdict)} [${verdict.rule}]; forwarding`);
         audit.wouldHave(would, verdict, field);
-        return { action: "forward" };
+        return { action: "forward", ...(era.modern ? { modern: modernCall(buf, name, verdict.rule) } : {}) };
       }
       case "deny":
         log.warn(`${denialText(verdict)} [${verdict.rule}]`);
         audit.denied(verdict, field);
-        return id === undefined ? { action: "refuse" } : { action: "refuse", reply: resultReply(id, denialResult(verdict)) };
+        return id === undefined ? { action: "refuse" } : { action: "refuse", reply: resultReply(id, denialResult(verdict, era.modern)) };
     }
   }
 
-  #refuse(id: Id | undefined, code: number, message: string): Judged {
+  /** A retry after an MRTR round; see retries.ts. */
+  #retry(buf: Buffer, id: Id | undefined, name: string, args: Record<string, unknown>, frame: Parameters<Retries["judge"]>[3], field: Held["field"], modern: boolean): Judged {
+    const { log, retries } = this.#options;
+    if (id === undefined) {
+      log.warn(`dropped a tools/call notification for ${name} that carries a requestState: only a request can continue a round`);
+      return { action: "refuse" };
+    }
+    const outcome = retries.judge(buf, name, args, frame, field);
+    if (outcome.action === "deny") {
+      log.warn(`${denialText(outcome.verdict)} [${outcome.verdict.rule}]`);
+      return { action: "refuse", reply: resultReply(id, denialResult(outcome.verdict, modern)) };
+    }
+    const { bytes, verdict, approval, rule, digest } = outcome;
+    return { action: "forward", bytes, verdict, field, ...(approval === undefined ? {} : { approval }), modern: { tool: name, digest, rule } };
+  }
+
+  #refuse(id: Id | undefined, code: number, message: string, data?: unknown): Judged {
     this.#options.log.warn(`refused a tools/call: ${message}`);
-    return id === undefined ? { action: "refuse" } : { action: "refuse", reply: errorReply(id, code, message) };
+    return id === undefined ? { action: "refuse" } : { action: "refuse", reply: errorReply(id, code, message, data) };
   }
 
   #denyHeld(held: Held, { verdict }: Judgement, outcome: Outcome): void {
@@ -169,7 +214,7 @@ export class Calls {
     if (pending === undefined || !inFlight.isOpen(pending)) return;
     inFlight.close(pending);
     inFlight.rememberDenied(pending.id.key);
-    const reply = resultReply(pending.id, denialResult(verdict));
+    const reply = resultReply(pending.id, denialResult(verdict, pending.modern !== undefined));
     if (pending.batch === undefined) {
       this.#options.send(reply);
       return;

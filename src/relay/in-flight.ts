@@ -17,6 +17,15 @@ export interface Pending {
   batch?: BatchReplies;
   /** Set while the call waits for a human; the server has not seen it. */
   approval?: Held;
+  /** A call of protocol 2026-07-28: our answers carry resultType, and a round the server opens is wrapped. */
+  modern?: ModernCall;
+}
+
+/** What wrapping a round the server opens for a forwarded 2026-07-28 call binds: the call, and the rule that judged it. */
+export interface ModernCall {
+  tool: string;
+  digest: string;
+  rule: string;
 }
 
 const DEFAULT_MAX_PENDING = 65_536;

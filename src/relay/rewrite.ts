@@ -1,30 +1,53 @@
 // The one message the gateway rewrites on the way back: a tools/list result loses hidden tools.
-// Every other member keeps its original bytes.
+// Every other member of the result (ttlMs, cacheScope, resultType, nextCursor, _meta…) and every
+// kept tool keep their original bytes.
 import { decodeSpan, member } from "../wire/message.ts";
-import type { Span } from "../wire/scan.ts";
-
-/** An object message rebuilt from its members, with `replace` supplying new values by key. */
-function rebuildObject(buf: Buffer, members: Span[], replace: Record<string, string>): string {
-  const parts = members.map((span) => {
-    const key = span.key!;
-    const value = Object.hasOwn(replace, key) ? replace[key] : buf.toString("utf8", span.start, span.end);
-    return `${JSON.stringify(key)}:${value}`;
-  });
-  return `{${parts.join(",")}}`;
-}
+import { rebuildObject } from "../wire/rebuild.ts";
+import { scanJson, type Span } from "../wire/scan.ts";
 
 /** The response without hidden tools, or undefined when it has none to remove. Throws when
  * the result cannot be decoded (the caller must not forward what it could not filter). */
 export function withoutHiddenTools(buf: Buffer, members: Span[], hiddenBy: (tool: string) => string | undefined): string | undefined {
   const span = member(members, "result");
   if (span === undefined) return undefined;
-  const result = decodeSpan(buf, span);
-  const tools = (result as { tools?: unknown } | null)?.tools;
-  if (!Array.isArray(tools)) return undefined;
-  const kept = tools.filter((tool) => {
-    const name = (tool as { name?: unknown } | null)?.name;
+  const result = scanJson(buf, {}, span.start, span.end);
+  if (!result.ok) throw new Error(`the result is not JSON (${result.error})`);
+  if (result.type === "object" && result.members.filter((item) => item.key === "tools").length > 1) throw new Error("the result holds tools twice");
+  const toolsSpan = result.type === "object" ? member(result.members, "tools") : undefined;
+  const tools = toolsSpan === undefined ? undefined : scanJson(buf, {}, toolsSpan.start, toolsSpan.end);
+  if (tools === undefined || !tools.ok || tools.type !== "array") return undefined;
+  const kept = tools.members.filter((element) => {
+    const name = (decodeSpan(buf, element) as { name?: unknown } | null)?.name;
     return typeof name !== "string" || hiddenBy(name) === undefined;
   });
-  if (kept.length === tools.length) return undefined;
-  return rebuildObject(buf, members, { result: JSON.stringify({ ...(result as object), tools: kept }) });
+  if (kept.length === tools.members.length) return undefined;
+  const list = `[${kept.map((element) => buf.toString("utf8", element.start, element.end)).join(",")}]`;
+  const edited = rebuildObject(buf, result.members, { set: { tools: list } });
+  return rebuildObject(buf, members, { set: { result: edited } });
+}
+
+const INPUT_REQUIRED = Buffer.from('"input_required"');
+
+/**
+ * When a response's result is an `input_required` round (2026-07-28): the JSON text of the
+ * server's requestState (undefined when it sent none). Undefined `round` when it is no round.
+ */
+export function serverRound(buf: Buffer, members: Span[]): { state: string | undefined } | undefined {
+  const span = member(members, "result");
+  // Most results are no round: only one that mentions input_required is scanned.
+  if (span === undefined || buf.indexOf(INPUT_REQUIRED, span.start) === -1) return undefined;
+  const result = scanJson(buf, {}, span.start, span.end);
+  if (!result.ok || result.type !== "object") return undefined;
+  const type = member(result.members, "resultType");
+  if (type === undefined || decodeSpan(buf, type) !== "input_required") return undefined;
+  const state = member(result.members, "requestState");
+  return { state: state === undefined ? undefined : buf.toString("utf8", state.start, state.end) };
+}
+
+/** The response with its result's requestState set to `state` (added when it had none). */
+export function withRequestState(buf: Buffer, members: Span[], state: string): string {
+  const span = member(members, "result")!;
+  const result = scanJson(buf, {}, span.start, span.end);
+  if (!result.ok) throw new Error("the result is not JSON");
+  return rebuildObject(buf, members, { set: { result: rebuildObject(buf, result.members, { set: { requestState: JSON.stringify(state) } }) } });
 }

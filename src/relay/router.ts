@@ -88,7 +88,8 @@ export class Router {
     } else {
       const outcome = this.#clientMessage(line, taken.message, undefined);
       if (outcome === "forward") this.#options.toServer(line);
-      else if (outcome !== undefined && outcome !== "held") this.#parts.outbox.send(outcome);
+      else if (Buffer.isBuffer(outcome)) this.#parts.outbox.send(outcome);
+      else if (outcome !== undefined && outcome !== "held") this.#options.toServer(outcome.forward);
     }
   }
 

@@ -1,10 +1,25 @@
 // What the client declared about itself: its name and version (for the audit log) and whether
-// it can show a form-mode elicitation (an approval channel). Today it says so once, at
-// initialize; in protocol 2026-07-28 each request will say it in its _meta. Also what the server
-// said about itself in its initialize result (serverInfo), so audit records can name it.
+// it can show a form-mode elicitation (an approval channel). A 2025-era client says so once, at
+// initialize; a 2026-07-28 client says it in each request's _meta, and that request is judged by
+// what it says (SPEC §10). Also what the server said about itself in its initialize result
+// (serverInfo), so audit records can name it.
 import { canElicitForm } from "../approval/elicitation.ts";
 import { decodeSpan, member } from "../wire/message.ts";
+import { CLIENT_CAPABILITIES_META, isModernRevision, type RequestFrame } from "../wire/request-frame.ts";
 import type { Span } from "../wire/scan.ts";
+
+/** What one request's era lets mcpgate do: how to answer it, and whether a form can be shown. */
+export interface RequestEra {
+  /** Protocol 2026-07-28 or later: results carry resultType; input is asked by an MRTR round. */
+  modern: boolean;
+  elicitForm: boolean;
+}
+
+/** A modern request whose _meta lacks what the revision requires: answered with this, as the SDKs do. */
+export interface EnvelopeProblem {
+  problem: string;
+  key: string;
+}
 
 export interface ClientInfo {
   name?: string;
@@ -32,6 +47,15 @@ export class ClientSession {
   elicitForm = false;
   /** Whether the client has sent initialize: before that, mcpgate sends it no notification. */
   initialized = false;
+
+  /** The era of one request: its own _meta when it names a 2026-07-28-era revision, else the connection's. */
+  eraOf(frame: RequestFrame): RequestEra | EnvelopeProblem {
+    if (!isModernRevision(frame.protocolVersion)) return { modern: false, elicitForm: this.elicitForm };
+    const { capabilities } = frame;
+    if (!frame.hasCapabilities) return { key: CLIENT_CAPABILITIES_META, problem: "missing" };
+    if (capabilities === null || typeof capabilities !== "object" || Array.isArray(capabilities)) return { key: CLIENT_CAPABILITIES_META, problem: "not an object" };
+    return { modern: true, elicitForm: canElicitForm(capabilities) };
+  }
 
   /** Reads an initialize request's params; a malformed one changes nothing (the server answers it). */
   initialize(buf: Buffer, members: Span[]): void {

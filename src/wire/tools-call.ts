@@ -5,6 +5,7 @@ import { canonicalText } from "./canonical.ts";
 import { foldKey } from "./fold.ts";
 import { decodeSpan, isVerbatimString, member } from "./message.ts";
 import { INVALID_PARAMS, INVALID_REQUEST, PARSE_ERROR } from "./reply.ts";
+import { frameOf, type RequestFrame } from "./request-frame.ts";
 import { scanJson, type Span } from "./scan.ts";
 
 export interface ToolCallRequest {
@@ -12,7 +13,7 @@ export interface ToolCallRequest {
   args: Record<string, unknown>;
 }
 
-export type DecodedToolCall = ({ ok: true } & ToolCallRequest) | { ok: false; code: number; message: string };
+export type DecodedToolCall = ({ ok: true; frame: RequestFrame } & ToolCallRequest) | { ok: false; code: number; message: string };
 
 /**
  * Decodes the tools/call in `buf`, whose top-level members and key count (all objects, any
@@ -71,7 +72,7 @@ export function decodeToolCall(buf: Buffer, members: Span[], keys: number): Deco
   if (args !== undefined && (args === null || typeof args !== "object" || Array.isArray(args))) {
     return { ok: false, code: INVALID_PARAMS, message: "Invalid params: tools/call params.arguments must be an object" };
   }
-  return { ok: true, name, args: (args ?? {}) as Record<string, unknown> };
+  return { ok: true, name, args: (args ?? {}) as Record<string, unknown>, frame: frameOf(params) };
 }
 
 /**

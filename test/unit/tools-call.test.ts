@@ -19,9 +19,27 @@ const call = (params: string, extra = "") => `{"jsonrpc":"2.0","id":1,"method":"
 
 describe("decodeToolCall", () => {
   it("decodes a call, with or without arguments, from params alone or the whole line", () => {
-    assert.deepEqual(decode(call('{"name":"run","arguments":{"command":"ls"}}')), { ok: true, name: "run", args: { command: "ls" } });
-    assert.deepEqual(decode(call('{"name":"run"}')), { ok: true, name: "run", args: {} });
-    assert.deepEqual(decode(call('{"name":"run"}', ',"x":{"y":1}')), { ok: true, name: "run", args: {} });
+    const bare = { hasCapabilities: false };
+    assert.deepEqual(decode(call('{"name":"run","arguments":{"command":"ls"}}')), { ok: true, name: "run", args: { command: "ls" }, frame: bare });
+    assert.deepEqual(decode(call('{"name":"run"}')), { ok: true, name: "run", args: {}, frame: bare });
+    assert.deepEqual(decode(call('{"name":"run"}', ',"x":{"y":1}')), { ok: true, name: "run", args: {}, frame: bare });
+  });
+
+  it("reads the request's era and a retry's members: _meta's protocol version and capabilities, requestState, inputResponses, task", () => {
+    const meta = '"_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28","io.modelcontextprotocol/clientCapabilities":{"elicitation":{}}}';
+    assert.deepEqual(decode(call(`{"name":"run",${meta},"requestState":"s","inputResponses":{"a":1},"task":{"ttl":5}}`)), {
+      ok: true,
+      name: "run",
+      args: {},
+      frame: { protocolVersion: "2026-07-28", hasCapabilities: true, capabilities: { elicitation: {} }, requestState: "s", inputResponses: { a: 1 }, task: { ttl: 5 } },
+    });
+    // Present but null is still present: a retry's state of null is a state to verify.
+    assert.deepEqual(decode(call('{"name":"run","requestState":null,"_meta":{"io.modelcontextprotocol/clientCapabilities":null}}')), {
+      ok: true,
+      name: "run",
+      args: {},
+      frame: { hasCapabilities: true, capabilities: null, requestState: null },
+    });
   });
 
   it("refuses keys of one object that a server matching keys regardless of case reads as one, at any depth", () => {
