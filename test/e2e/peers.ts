@@ -12,7 +12,8 @@ import { BIN, FIXTURES, ROOT } from "./helpers.ts";
 export const CACHE = join(ROOT, "node_modules", ".cache", "mcpgate-peers");
 const SERVERS = join(FIXTURES, "servers");
 
-export type PeerName = "python" | "go" | "readline";
+/** python-eras: the Python SDK serving both protocol eras (eras_server.py), for the protocol tests. */
+export type PeerName = "python" | "go" | "readline" | "python-eras";
 export const PEER_NAMES: readonly PeerName[] = ["python", "go", "readline"];
 
 /** A peer ready to start (`command`), or why it cannot be (`missing`). */
@@ -134,6 +135,7 @@ async function go(): Promise<string[]> {
 export async function preparePeer(name: PeerName): Promise<Peer> {
   try {
     if (name === "python") return { name, command: await python() };
+    if (name === "python-eras") return { name, command: [(await python())[0]!, join(SERVERS, "python", "eras_server.py")] };
     if (name === "go") return { name, command: await go() };
     return { name, command: [process.execPath, join(SERVERS, "readline-server.mjs")] };
   } catch (error) {
