@@ -6,10 +6,12 @@
 // the client's retry is known as the continuation of a call already judged (SPEC §10).
 import type { Rounds } from "../approval/rounds.ts";
 import type { CallAudit } from "../audit/call-event.ts";
-import { member, parseId, type Id } from "../wire/message.ts";
+import { taskOf, type TaskCalls } from "../audit/task-calls.ts";
+import { decodeSpan, member, parseId, type Id } from "../wire/message.ts";
 import { errorReply, INTERNAL_ERROR } from "../wire/reply.ts";
 import { scanJson, type Span } from "../wire/scan.ts";
 import { DROP, type ElementAnswer } from "./batch.ts";
+import { requestTaskId } from "./denied-tasks.ts";
 import type { InFlight, Pending } from "./in-flight.ts";
 import type { LivePolicy } from "./live-policy.ts";
 import type { Logger } from "./log.ts";
@@ -29,9 +31,11 @@ export interface AnswersOptions {
   /** A request is settled: its batch's own answers go into `collector`, or out alone. */
   settle(pending: Pending, collector?: Buffer[]): void;
   rounds: Rounds;
+  taskCalls: TaskCalls;
 }
 
 const ISERROR = Buffer.from('"isError"');
+const TASK_ID = Buffer.from('"taskId"');
 
 export interface Response {
   id: Id;
@@ -66,7 +70,10 @@ export class Answers {
     if (pending.method === "initialize" && !isError) this.#options.session.serverInitialized(buf, members);
     const round = pending.modern === undefined || isError ? undefined : serverRound(buf, members);
     const rewritten = round !== undefined ? this.#wrapRound(buf, members, pending, round.state) : isError ? undefined : this.#filterTools(buf, id, members, pending.method);
-    if (pending.call !== undefined && audit.enabled) audit.forwarded(pending.call, pending.started, round === undefined ? { is_error: isError || resultIsError(buf, members) } : { is_error: false, input_required: true });
+    if (pending.taskId !== undefined && !isError) this.#sawTask(buf, members, pending);
+    if (pending.call !== undefined && audit.enabled && !this.#madeTask(buf, members, pending, isError)) {
+      audit.forwarded(pending.call, pending.started, round === undefined ? { is_error: isError || resultIsError(buf, members) } : { is_error: false, input_required: true });
+    }
     this.#options.settle(pending, collector);
     return rewritten;
   }
@@ -99,6 +106,42 @@ export class Answers {
     this.#options.send(errorReply(pending.id, code, message));
     if (pending.call !== undefined) audit.forwarded(pending.call, pending.started, { is_error: true, error: message });
     this.#options.settle(pending);
+  }
+
+  /** A tasks/* request while records wait for tasks: its answer will be looked at for the task's state. */
+  follow(pending: Pending, buf: Buffer, members: Span[]): void {
+    const taskId = requestTaskId(buf, members);
+    if (taskId !== undefined) pending.taskId = taskId;
+  }
+
+  /** A server notification while records wait for tasks: a task status notification is a sight of one. */
+  notification(buf: Buffer, method: string, members: Span[]): void {
+    if (!method.startsWith("notifications/tasks")) return;
+    const span = member(members, "params");
+    const task = span === undefined ? undefined : taskOf(decodeSpan(buf, span));
+    if (task !== undefined) this.#options.taskCalls.saw(task.taskId, task);
+  }
+
+  /** Whether a forwarded call's answer made a task, whose end will complete its record. */
+  #madeTask(buf: Buffer, members: Span[], pending: Pending, isError: boolean): boolean {
+    const span = member(members, "result");
+    if (isError || span === undefined || buf.indexOf(TASK_ID, span.start) === -1 || buf.indexOf(TASK_ID, span.start) > span.end) return false;
+    return this.#options.taskCalls.created(decodeSpan(buf, span), pending.call!, pending.started);
+  }
+
+  /** The answer to a tasks/get or tasks/result: a sight of the task's state. */
+  #sawTask(buf: Buffer, members: Span[], pending: Pending): void {
+    const span = member(members, "result");
+    if (span === undefined) return;
+    const result = decodeSpan(buf, span) as { isError?: unknown } | null;
+    if (pending.method === "tasks/result") {
+      // Only an ended task has a result: its status is known by its isError.
+      const isError = result?.isError === true;
+      this.#options.taskCalls.saw(pending.taskId!, { status: isError ? "failed" : "completed", isError });
+      return;
+    }
+    const task = taskOf({ ...(result as object), taskId: pending.taskId });
+    if (task !== undefined) this.#options.taskCalls.saw(task.taskId, task);
   }
 
   /** Whether a line starting now may need hidden tools removed: a tools/list is in flight and tools are hidden. */

@@ -6,6 +6,7 @@ import { SessionAllowances } from "../approval/allowances.ts";
 import { Approvals, defaultTimer } from "../approval/coordinator.ts";
 import { Rounds } from "../approval/rounds.ts";
 import { CallAudit } from "../audit/call-event.ts";
+import { TaskCalls } from "../audit/task-calls.ts";
 import type { AuditLog } from "../audit/log.ts";
 import type { Counters } from "../limits/counters.ts";
 import type { CompiledPolicy } from "../policy/compile.ts";
@@ -19,6 +20,7 @@ import type { LivePolicy } from "./live-policy.ts";
 import type { Logger } from "./log.ts";
 import { Outbox } from "./outbox.ts";
 import { Retries } from "./retries.ts";
+import { DeniedTasks } from "./denied-tasks.ts";
 import { ServerStream } from "./server-stream.ts";
 import { ClientSession } from "./session.ts";
 
@@ -51,6 +53,9 @@ export interface Parts {
   audit: CallAudit;
   approvals: Approvals;
   calls: Calls;
+  deniedTasks: DeniedTasks;
+  /** Calls the server made a task of, whose audit records wait for the task's end. */
+  taskCalls: TaskCalls;
   answers: Answers;
   stream: ServerStream;
   cancelContext: CancelContext;
@@ -89,6 +94,7 @@ export function assemble(options: RouterOptions): Parts {
       audit.denied(afterRefusal(verdict, why).verdict, field, { approval: "timeout" });
     },
   });
+  const deniedTasks = new DeniedTasks();
   const retries = new Retries({ live, now: options.now, log, audit, allowances, rounds });
   const calls = new Calls({
     live,
@@ -103,11 +109,13 @@ export function assemble(options: RouterOptions): Parts {
     allowances,
     rounds,
     retries,
+    deniedTasks,
     toServer: options.toServer,
     send,
     settle,
   });
-  const answers = new Answers({ live, inFlight, audit, session, log, send, settle, rounds });
+  const taskCalls = new TaskCalls(audit);
+  const answers = new Answers({ live, inFlight, audit, session, log, send, settle, rounds, taskCalls });
   const stream = new ServerStream({
     log,
     outbox,
@@ -116,5 +124,5 @@ export function assemble(options: RouterOptions): Parts {
     answered: (pending, isError) => answers.streamed(pending, isError),
     failed: (pending, message) => answers.fail(pending, SERVER_ERROR, message),
   });
-  return { live, outbox, inFlight, session, audit, approvals, calls, answers, stream, cancelContext: { inFlight, approvals, audit, settle }, settle };
+  return { live, outbox, inFlight, session, audit, approvals, calls, deniedTasks, taskCalls, answers, stream, cancelContext: { inFlight, approvals, audit, settle }, settle };
 }

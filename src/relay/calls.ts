@@ -18,6 +18,7 @@ import { PROTOCOL_VERSION_META } from "../wire/request-frame.ts";
 import type { Span } from "../wire/scan.ts";
 import { canonicalArguments, decodeToolCall } from "../wire/tools-call.ts";
 import type { BatchReplies, ElementOutcome } from "./batch.ts";
+import { takesTasks, type DeniedTasks } from "./denied-tasks.ts";
 import type { InFlight, ModernCall, Pending } from "./in-flight.ts";
 import type { Retries } from "./retries.ts";
 import type { LivePolicy } from "./live-policy.ts";
@@ -41,6 +42,7 @@ export interface CallsOptions {
   /** MRTR rounds (2026-07-28): mcpgate's approval rounds and the server's, wrapped. */
   rounds: Rounds;
   retries: Retries;
+  deniedTasks: DeniedTasks;
   toServer(bytes: Buffer): void;
   /** Sends one of mcpgate's own messages to the client. */
   send(bytes: Buffer): void;
@@ -64,7 +66,7 @@ function asLine(bytes: Buffer): Buffer {
 /** What judging came to: forward it (or `bytes` in its place), ask a human, or neither (a reply says why, if it has an id). */
 type Judged =
   | { action: "forward"; verdict?: Verdict; field?: Held["field"]; approval?: "accepted" | "session"; bytes?: Buffer; modern?: ModernCall }
-  | { action: "ask"; verdict: Verdict; args: Record<string, unknown>; field: Held["field"]; modern?: ModernCall }
+  | { action: "ask"; verdict: Verdict; args: Record<string, unknown>; field: Held["field"]; modern?: ModernCall; task: boolean }
   | { action: "refuse"; reply?: Buffer };
 
 /** What a 2026-07-28 call binds for a round the server may open: the call's canonical arguments, and its rule. */
@@ -90,6 +92,7 @@ export class Calls {
     const pending = inFlight.open(id, "tools/call", now(), batch);
     if (judged.modern !== undefined) pending.modern = judged.modern;
     if (judged.action === "ask") {
+      if (judged.task) pending.task = true;
       this.#options.approvals.ask(judged.verdict, judged.args, asLine(buf), judged.field, pending);
       return "held";
     }
@@ -152,7 +155,9 @@ export class Calls {
       return this.#refuse(id, INVALID_PARAMS, message, { envelope: { key: era.key, problem: era.problem }, [PROTOCOL_VERSION_META]: frame.protocolVersion });
     }
     const field = audit.field(buf, args);
-    if (frame.requestState !== undefined) return this.#retry(buf, id, name, args, frame, field, era.modern);
+    // A client that asked for a task gets its denial as a task (denied-tasks.ts).
+    const task = era.modern ? takesTasks(frame.capabilities) : frame.task !== undefined;
+    if (frame.requestState !== undefined) return this.#retry(buf, id, name, args, frame, field, era.modern, task);
     const { current: policy, counters } = live;
     const at = now();
     const evaluation = evaluate(policy, { name, args }, at, counters);
@@ -171,7 +176,7 @@ export class Calls {
           log.warn(`asking a human about ${name} [${verdict.rule}] via the client (an input_required round)`);
           return { action: "refuse", reply: resultReply(id, this.#options.rounds.approval(verdict, args, buf, field)) };
         }
-        return { action: "ask", verdict, args, field, ...(era.modern ? { modern: modernCall(buf, name, verdict.rule) } : {}) };
+        return { action: "ask", verdict, args, field, task, ...(era.modern ? { modern: modernCall(buf, name, verdict.rule) } : {}) };
       case "dry-run-forward": {
         const would = verdict.effect === "approve" ? "approve" : "deny";
         log.warn(would === "approve" ? `dry run: would ask a human about ${name} [${verdict.rule}]; forwarding` : `dry run: would deny ${denialText(verdict)} [${verdict.rule}]; forwarding`);
@@ -181,12 +186,12 @@ export class Calls {
       case "deny":
         log.warn(`${denialText(verdict)} [${verdict.rule}]`);
         audit.denied(verdict, field);
-        return id === undefined ? { action: "refuse" } : { action: "refuse", reply: resultReply(id, denialResult(verdict, era.modern)) };
+        return id === undefined ? { action: "refuse" } : { action: "refuse", reply: resultReply(id, this.#denial(verdict, era.modern, task)) };
     }
   }
 
   /** A retry after an MRTR round; see retries.ts. */
-  #retry(buf: Buffer, id: Id | undefined, name: string, args: Record<string, unknown>, frame: Parameters<Retries["judge"]>[3], field: Held["field"], modern: boolean): Judged {
+  #retry(buf: Buffer, id: Id | undefined, name: string, args: Record<string, unknown>, frame: Parameters<Retries["judge"]>[3], field: Held["field"], modern: boolean, task: boolean): Judged {
     const { log, retries } = this.#options;
     if (id === undefined) {
       log.warn(`dropped a tools/call notification for ${name} that carries a requestState: only a request can continue a round`);
@@ -195,10 +200,15 @@ export class Calls {
     const outcome = retries.judge(buf, name, args, frame, field);
     if (outcome.action === "deny") {
       log.warn(`${denialText(outcome.verdict)} [${outcome.verdict.rule}]`);
-      return { action: "refuse", reply: resultReply(id, denialResult(outcome.verdict, modern)) };
+      return { action: "refuse", reply: resultReply(id, this.#denial(outcome.verdict, modern, task)) };
     }
     const { bytes, verdict, approval, rule, digest } = outcome;
     return { action: "forward", bytes, verdict, field, ...(approval === undefined ? {} : { approval }), modern: { tool: name, digest, rule } };
+  }
+
+  /** The result that denies a call: a task of ours for a call that asked for one. */
+  #denial(verdict: Verdict, modern: boolean, task: boolean): object {
+    return task ? this.#options.deniedTasks.created(verdict, modern) : denialResult(verdict, modern);
   }
 
   #refuse(id: Id | undefined, code: number, message: string, data?: unknown): Judged {
@@ -214,7 +224,7 @@ export class Calls {
     if (pending === undefined || !inFlight.isOpen(pending)) return;
     inFlight.close(pending);
     inFlight.rememberDenied(pending.id.key);
-    const reply = resultReply(pending.id, denialResult(verdict, pending.modern !== undefined));
+    const reply = resultReply(pending.id, this.#denial(verdict, pending.modern !== undefined, pending.task === true));
     if (pending.batch === undefined) {
       this.#options.send(reply);
       return;

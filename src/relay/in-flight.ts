@@ -19,6 +19,10 @@ export interface Pending {
   approval?: Held;
   /** A call of protocol 2026-07-28: our answers carry resultType, and a round the server opens is wrapped. */
   modern?: ModernCall;
+  /** A task-augmented call: a denial is a task of mcpgate's (denied-tasks.ts). */
+  task?: true;
+  /** For a tasks/* request while some call's record waits for its task: the task it names. */
+  taskId?: string;
 }
 
 /** What wrapping a round the server opens for a forwarded 2026-07-28 call binds: the call, and the rule that judged it. */

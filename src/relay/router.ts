@@ -111,8 +111,14 @@ export class Router {
         const refusal = this.#parts.inFlight.refusal(message.id);
         if (refusal !== undefined) return refusal;
         if (message.method === "tools/call") return this.#parts.calls.request(buf, message.id, message, batch);
+        if (message.method.startsWith("tasks/")) {
+          // A task of mcpgate's (a denial) is answered here; the server never had it.
+          const own = this.#parts.deniedTasks.request(buf, message.id, message.method, message.members);
+          if (own !== undefined) return own;
+        }
         if (message.method === "initialize") this.#parts.session.initialize(buf, message.members);
-        this.#parts.inFlight.open(message.id, message.method, this.#options.now(), batch);
+        const pending = this.#parts.inFlight.open(message.id, message.method, this.#options.now(), batch);
+        if (message.method.startsWith("tasks/") && this.#parts.taskCalls.waiting) this.#parts.answers.follow(pending, buf, message.members);
         return "forward";
       }
     }
@@ -186,6 +192,7 @@ export class Router {
       this.#options.log.warn(`server stdout (not JSON-RPC, not forwarded): ${preview(line.subarray(0, end))}`);
       return;
     }
+    if (message.kind === "notification" && this.#parts.taskCalls.waiting) this.#parts.answers.notification(line, message.method, message.members);
     const answer = message.kind === "response" ? this.#parts.answers.response(line, message) : undefined;
     if (answer !== DROP) this.#parts.outbox.send(answer === undefined ? line : Buffer.from(`${answer}\n`));
   }
@@ -205,6 +212,7 @@ export class Router {
 
   /** The server is gone: every request still waiting gets an error naming why. */
   serverExited(description: string): void {
+    this.#parts.taskCalls.flush(`the MCP server ${description} before its task ended`);
     for (const held of this.#parts.approvals.withdrawAll(`the MCP server ${description}`)) this.#parts.audit.denied(held.verdict, held.field, { approval: "withdrawn", error: `server ${description}` });
     for (const pending of this.#parts.inFlight.drain()) {
       this.#parts.outbox.send(errorReply(pending.id, SERVER_ERROR, `mcpgate: the MCP server ${description} before answering ${pending.method}`));
