@@ -4,11 +4,13 @@
 // loses hidden tools. A forwarded call's answer completes its audit record. A round the server
 // opens for a 2026-07-28 call (`input_required`) has its state wrapped in one of mcpgate's, so
 // the client's retry is known as the continuation of a call already judged (SPEC §10).
+import { argumentsDigest } from "../approval/request-state.ts";
 import type { Rounds } from "../approval/rounds.ts";
 import type { CallAudit } from "../audit/call-event.ts";
 import { taskOf, type TaskCalls } from "../audit/task-calls.ts";
 import { decodeSpan, member, parseId, type Id } from "../wire/message.ts";
 import { errorReply, INTERNAL_ERROR } from "../wire/reply.ts";
+import { canonicalArguments } from "../wire/tools-call.ts";
 import { scanJson, type Span } from "../wire/scan.ts";
 import { DROP, type ElementAnswer } from "./batch.ts";
 import { requestTaskId } from "./denied-tasks.ts";
@@ -153,7 +155,8 @@ export class Answers {
 
   /** The server's round for a call it was sent, its state wrapped in ours (bound to that call). */
   #wrapRound(buf: Buffer, members: Span[], pending: Pending, state: string | undefined): string {
-    const { tool, digest, rule } = pending.modern!;
+    const { tool, rule, line } = pending.modern!;
+    const digest = pending.modern!.digest ?? argumentsDigest(canonicalArguments(line!));
     return withRequestState(buf, members, this.#options.rounds.continuation(tool, digest, rule, state));
   }
 

@@ -6,7 +6,6 @@
 import type { ApprovalAnswer } from "../approval/answer.ts";
 import type { Approvals, Held, Outcome } from "../approval/coordinator.ts";
 import type { SessionAllowances } from "../approval/allowances.ts";
-import { argumentsDigest } from "../approval/request-state.ts";
 import type { Rounds } from "../approval/rounds.ts";
 import type { CallAudit } from "../audit/call-event.ts";
 import { denialResult, denialText, type Verdict } from "../policy/decision.ts";
@@ -16,7 +15,7 @@ import type { Id } from "../wire/message.ts";
 import { errorReply, INVALID_PARAMS, resultReply } from "../wire/reply.ts";
 import { PROTOCOL_VERSION_META } from "../wire/request-frame.ts";
 import type { Span } from "../wire/scan.ts";
-import { canonicalArguments, decodeToolCall } from "../wire/tools-call.ts";
+import { decodeToolCall } from "../wire/tools-call.ts";
 import type { BatchReplies, ElementOutcome } from "./batch.ts";
 import { takesTasks, type DeniedTasks } from "./denied-tasks.ts";
 import type { InFlight, ModernCall, Pending } from "./in-flight.ts";
@@ -69,9 +68,17 @@ type Judged =
   | { action: "ask"; verdict: Verdict; args: Record<string, unknown>; field: Held["field"]; modern?: ModernCall; task: boolean }
   | { action: "refuse"; reply?: Buffer };
 
-/** What a 2026-07-28 call binds for a round the server may open: the call's canonical arguments, and its rule. */
+/** Past this, a call's line is kept as it is rather than copied (it is a buffer of its own by then). */
+const COPIED = 64 * 1024;
+
+/**
+ * What a 2026-07-28 call binds for a round the server may open: its line, whose canonical
+ * arguments are digested only if the server does (18.9 µs for a 150-byte call, 33 ms for
+ * 1.3 MiB: too much for every call), and its rule. A small line is copied, so the chunk it
+ * arrived in is not kept while the call is in flight.
+ */
 function modernCall(buf: Buffer, tool: string, rule: string): ModernCall {
-  return { tool, digest: argumentsDigest(canonicalArguments(buf)), rule };
+  return { tool, rule, line: buf.length <= COPIED ? Buffer.from(buf) : buf };
 }
 
 export class Calls {
@@ -133,8 +140,10 @@ export class Calls {
       return;
     }
     charge(counters, judged.charge, at);
-    if (answer.session === true) this.#options.allowances.add(request.tool, bytes);
-    log.warn(`a human approved ${request.tool} [${held.verdict.rule}]${answer.session === true ? ", and identical calls for the rest of this session" : ""}`);
+    // Only when the form offered it (approval.offer_session): an answer cannot add what was not asked.
+    const session = answer.session === true && policy.approval.offerSession;
+    if (session) this.#options.allowances.add(request.tool, bytes);
+    log.warn(`a human approved ${request.tool} [${held.verdict.rule}]${session ? ", and identical calls for the rest of this session" : ""}`);
     if (pending !== undefined) {
       pending.approval = undefined;
       pending.started = at;

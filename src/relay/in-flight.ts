@@ -25,11 +25,16 @@ export interface Pending {
   taskId?: string;
 }
 
-/** What wrapping a round the server opens for a forwarded 2026-07-28 call binds: the call, and the rule that judged it. */
+/**
+ * What wrapping a round the server opens for a forwarded 2026-07-28 call binds: the call (the
+ * digest of its canonical arguments, known for a retry, else made from its line only if the
+ * server does open a round: most calls never need it), and the rule that judged it.
+ */
 export interface ModernCall {
   tool: string;
-  digest: string;
   rule: string;
+  digest?: string;
+  line?: Buffer;
 }
 
 const DEFAULT_MAX_PENDING = 65_536;

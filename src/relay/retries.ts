@@ -76,8 +76,10 @@ export class Retries {
       return { action: "deny", verdict: judged.verdict };
     }
     charge(counters, judged.charge, at);
-    if (answer.session === true) allowances.add(name, line);
-    log.warn(`a human approved ${name} [${asked.rule}]${answer.session === true ? ", and identical calls for the rest of this session" : ""}`);
+    // Only when the form offered it (approval.offer_session): an answer cannot add what was not asked.
+    const session = answer.session === true && policy.approval.offerSession;
+    if (session) allowances.add(name, line);
+    log.warn(`a human approved ${name} [${asked.rule}]${session ? ", and identical calls for the rest of this session" : ""}`);
     const bytes = editMember(line, "params", { remove: ["inputResponses", "requestState"] });
     return { action: "forward", bytes, verdict: judged.verdict, approval: "accepted", rule: judged.verdict.rule, digest };
   }

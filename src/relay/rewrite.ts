@@ -26,7 +26,14 @@ export function withoutHiddenTools(buf: Buffer, members: Span[], hiddenBy: (tool
   return rebuildObject(buf, members, { set: { result: edited } });
 }
 
-const INPUT_REQUIRED = Buffer.from('"input_required"');
+const INPUT_REQUIRED = Buffer.from("input_required");
+const ESCAPE = Buffer.from("\\u");
+
+/** The last member named `key`: what a client decoding with JSON.parse reads. */
+function lastMember(members: Span[], key: string): Span | undefined {
+  for (let i = members.length - 1; i >= 0; i--) if (members[i]!.key === key) return members[i];
+  return undefined;
+}
 
 /**
  * When a response's result is an `input_required` round (2026-07-28): the JSON text of the
@@ -34,13 +41,18 @@ const INPUT_REQUIRED = Buffer.from('"input_required"');
  */
 export function serverRound(buf: Buffer, members: Span[]): { state: string | undefined } | undefined {
   const span = member(members, "result");
-  // Most results are no round: only one that mentions input_required is scanned.
-  if (span === undefined || buf.indexOf(INPUT_REQUIRED, span.start) === -1) return undefined;
+  if (span === undefined) return undefined;
+  // Most results are no round: only one that mentions input_required, or could in an escape, is scanned.
+  const mentions = (needle: Buffer): boolean => {
+    const at = buf.indexOf(needle, span.start);
+    return at !== -1 && at < span.end;
+  };
+  if (!mentions(INPUT_REQUIRED) && !mentions(ESCAPE)) return undefined;
   const result = scanJson(buf, {}, span.start, span.end);
   if (!result.ok || result.type !== "object") return undefined;
-  const type = member(result.members, "resultType");
+  const type = lastMember(result.members, "resultType");
   if (type === undefined || decodeSpan(buf, type) !== "input_required") return undefined;
-  const state = member(result.members, "requestState");
+  const state = lastMember(result.members, "requestState");
   return { state: state === undefined ? undefined : buf.toString("utf8", state.start, state.end) };
 }
 

@@ -174,11 +174,23 @@ describe("Router, 2026-07-28: a round the server opens", () => {
 
   // serverRound() looks for the bytes "input_required" before decoding: a resultType written
   // with an escape is a round to the client, but passes unwrapped, and its retry is refused.
-  it("wraps a round whose resultType is written with an escape", { todo: "rewrite.ts serverRound() prefilters on the unescaped bytes" }, () => {
+  it("wraps a round whose resultType is written with an escape", () => {
     const h = harness();
     h.client(modern(1, "echo", '{"a":1}'));
     h.server(serverRound(1, '"srv"').replace('"input_required"', '"input_\\u0072equired"'));
     const ours = wrapped(h);
+    h.client(serverRetry(2, "echo", JSON.stringify(ours)));
+    assert.deepEqual(h.toServer.slice(1), [serverRetry(2, "echo", '"srv"')]);
+  });
+
+  it("reads a result's resultType and requestState as a JSON.parse client does when a key is repeated: the last one", () => {
+    const h = harness();
+    h.client(modern(1, "echo", '{"a":1}'));
+    h.server(serverRound(1, '"first"').replace('"resultType":"input_required"', '"resultType":"complete","resultType":"input_required"').replace('"requestState":"first"', '"requestState":"first","requestState":"srv"'));
+    const ours = wrapped(h);
+    // Both copies of the state are ours: the client reads ours whichever it takes.
+    assert.equal(h.replies().at(-1)!.result.requestState, ours);
+    assert.equal(h.toClient.at(-1)!.split(JSON.stringify(ours)).length, 3);
     h.client(serverRetry(2, "echo", JSON.stringify(ours)));
     assert.deepEqual(h.toServer.slice(1), [serverRetry(2, "echo", '"srv"')]);
   });

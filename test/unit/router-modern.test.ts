@@ -35,12 +35,12 @@ interface Timer {
   cancelled: boolean;
 }
 
-function harness(options: { approver?: () => Promise<ApprovalAnswer> } = {}) {
+function harness(options: { approver?: () => Promise<ApprovalAnswer> } = {}, policy = POLICY) {
   const clock = { t: 0 };
   const timers: Timer[] = [];
   const warnings: string[] = [];
   const events: AuditEvent[] = [];
-  const h = recordingRouter(POLICY, {
+  const h = recordingRouter(policy, {
     ...options,
     now: () => clock.t,
     setTimer: (ms, fn) => {
@@ -359,6 +359,30 @@ describe("Router, 2026-07-28: mcpgate's approval round", () => {
     assert.deepEqual(h.toServer, [modern(2, "ask", '{"x":1}'), modern(3, "ask", '{"x":1}'), modern(4, "ask", '{ "x" : 1 }')]);
     assert.deepEqual(h.replies().slice(1).map((reply) => [reply.id, reply.result.resultType]), [[5, "input_required"], [6, "input_required"]]);
     assert.ok(h.warnings.includes("a human approved ask [tools.ask], and identical calls for the rest of this session"));
+  });
+
+  it("adds no session allowance when the policy does not offer one, whatever the answer says", () => {
+    const h = harness({}, POLICY.replace("approval: { timeout: 30s }", "approval: { timeout: 30s, offer_session: false }"));
+    h.client(modern(1, "ask", '{"x":1}'));
+    const round = h.replies().at(-1)!.result;
+    assert.deepEqual(round.inputRequests.mcpgate_approval.params.requestedSchema, { type: "object", properties: {} });
+    h.client(retry(2, "ask", '{"x":1}', h.lastState(), '{"action":"accept","content":{"allow_for_session":true}}'));
+    h.client(modern(3, "ask", '{"x":1}'));
+    assert.deepEqual(h.toServer, [modern(2, "ask", '{"x":1}')]);
+    assert.equal(h.replies().at(-1)!.result.resultType, "input_required", "the identical call is asked about again");
+    assert.ok(h.warnings.includes("a human approved ask [tools.ask]"));
+  });
+
+  it("adds no session allowance in the 2025 era either when the policy does not offer one", () => {
+    const h = harness({}, POLICY.replace("approval: { timeout: 30s }", "approval: { timeout: 30s, offer_session: false }"));
+    h.client('{"jsonrpc":"2.0","id":0,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{"elicitation":{"form":{}}},"clientInfo":{"name":"t","version":"1"}}}\n');
+    h.client(legacy(1, "ask", '{"x":1}'));
+    const prompt = h.replies().at(-1)!;
+    assert.equal(prompt.method, "elicitation/create");
+    h.client(`{"jsonrpc":"2.0","id":${JSON.stringify(prompt.id)},"result":{"action":"accept","content":{"allow_for_session":true}}}\n`);
+    h.client(legacy(2, "ask", '{"x":1}'));
+    assert.deepEqual(h.toServer.slice(1), [legacy(1, "ask", '{"x":1}')]);
+    assert.equal(h.replies().at(-1)!.method, "elicitation/create", "the identical call is asked about again");
   });
 
   it("asks the --approver, not the client, in the modern era too, and its denial carries resultType complete", async () => {
