@@ -63,6 +63,8 @@ export class Rounds {
       if (opened.why === "expired") return { ok: false, outcome: "expired", reason: "the retry's requestState has expired; call the tool again" };
       return { ok: false, outcome: "reused", reason: "the retry's requestState was used already (each works once); call the tool again" };
     }
+    // Its timer fired (audited as a timeout) a moment before the state's own expiry: it is over.
+    if (opened.claims.kind === "approve" && cancel === undefined) return { ok: false, outcome: "expired", reason: "the retry's requestState has expired; call the tool again" };
     if (cancel !== undefined) {
       cancel();
       this.#waiting.delete(state as string);
