@@ -165,15 +165,20 @@ describe("2025-11-25: SDK v1 client callToolStream × SDK v1 tasks server", () =
     } finally {
       await client.close();
     }
-    const tasks = messages.filter((message): message is Extract<StreamMessage, { task: unknown }> => message.type === "taskCreated" || message.type === "taskStatus");
-    assert.equal(messages[0]?.type, "taskCreated");
-    assert.ok(tasks.length >= 1);
-    for (const { task } of tasks) {
-      assert.match(task.taskId, /^mcpgate-denied-[0-9a-f]{12}-\d+$/);
+    // The stream takes the created task, asks tasks/get once (mcpgate answers), and ends as the
+    // SDK ends any failed task: with an error naming it.
+    assert.deepEqual(
+      messages.map((message) => message.type),
+      ["taskCreated", "taskStatus", "error"],
+    );
+    const [created, status] = messages as [Extract<StreamMessage, { task: unknown }>, Extract<StreamMessage, { task: unknown }>];
+    assert.match(created.task.taskId, /^mcpgate-denied-[0-9a-f]{12}-\d+$/);
+    for (const { task } of [created, status]) {
+      assert.equal(task.taskId, created.task.taskId);
       assert.equal(task.status, "failed");
       assert.equal(task.statusMessage, DENIAL);
     }
-    assert.ok(!messages.some((message) => message.type === "result"), JSON.stringify(messages));
+    assert.equal((messages[2] as { error: Error }).error.message, `MCP error -32603: Task ${created.task.taskId} failed`);
     assert.deepEqual(run.executed(), ["echo control"]);
 
     const events = finalAudit(run);
