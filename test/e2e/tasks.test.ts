@@ -127,7 +127,7 @@ async function stream(client: V1Client, tool: string, ms: number): Promise<Strea
 const textOf = (result: unknown): string => ((result as { content?: { text?: string }[] }).content ?? []).map((part) => part.text ?? "").join("");
 
 describe("2025-11-25: SDK v1 client callToolStream × SDK v1 tasks server", () => {
-  it("allowed slow: a working task, then the result; audited with the task's time", async () => {
+  it("allowed slow and slowfail: a working task, then the result (slowfail: an error); audited with the task's time", async () => {
     const run = gateway(ALLOW, TASKS_SERVER);
     const client = await v1Client([process.execPath, ...run.args], run.env);
     let slow: StreamMessage[];
