@@ -17,6 +17,7 @@ import { Client as V1Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StdioClientTransport as V1Transport } from "@modelcontextprotocol/sdk/client/stdio.js";
 import { CallToolResultSchema } from "@modelcontextprotocol/sdk/types.js";
 import { BIN, FIXTURES, tempDir, writePolicy } from "./helpers.ts";
+import { needs, peerCommand, preparePeer } from "./peers.ts";
 
 const MS = 300;
 const REASON = "no sleeping here";
@@ -386,5 +387,35 @@ describe("2026-07-28: ext-tasks (v2 client, auto, raw dispatch) × v2 fixture wi
       calls(finalAudit(session.run), "slow").map((event) => event.decision),
       ["deny", "deny"],
     );
+  });
+});
+
+// ---- a server without tasks: the official Python SDK 2.x ----
+
+describe("2025-11-25: SDK v1 client callToolStream × Python SDK 2.x server (no task runtime)", async () => {
+  const peer = await preparePeer("python-eras");
+  const { skip, concurrency } = needs(peer);
+  it("denied: the same task of mcpgate's, failed with the denial; the server never sees the call", { ...(skip === undefined ? {} : { skip }), concurrency }, async () => {
+    const policy = `version: "1"\ndefault: deny\ntools:\n  echo: {}\n  run:\n    action: deny\n    reason: "${REASON}"\n`;
+    const run = gateway(policy, peerCommand(peer));
+    const client = await v1Client([process.execPath, ...run.args], run.env);
+    const messages: StreamMessage[] = [];
+    try {
+      for await (const message of client.experimental.tasks.callToolStream({ name: "run", arguments: { command: "rm -rf /" } }, CallToolResultSchema, { task: { ttl: 60_000 } })) {
+        messages.push(message as StreamMessage);
+      }
+      // The control: this session's server runs what is allowed, and records it.
+      assert.equal(textOf(await client.callTool({ name: "echo", arguments: { text: "control" } })), "echo: control");
+    } finally {
+      await client.close();
+    }
+    assert.deepEqual(
+      messages.map((message) => message.type),
+      ["taskCreated", "taskStatus", "error"],
+    );
+    const created = messages[0] as Extract<StreamMessage, { task: unknown }>;
+    assert.equal(created.task.status, "failed");
+    assert.equal(created.task.statusMessage, `[POLICY DENIED] run: ${REASON}`);
+    assert.deepEqual(run.executed(), ["echo control"]);
   });
 });
