@@ -13,7 +13,7 @@ import { charge, evaluate, evaluateApproved } from "../policy/evaluate.ts";
 import { afterApproval, afterRefusal, outcomeOf, type Outcome as Judgement } from "../policy/verdict.ts";
 import type { Id } from "../wire/message.ts";
 import { errorReply, INVALID_PARAMS, resultReply } from "../wire/reply.ts";
-import { PROTOCOL_VERSION_META } from "../wire/request-frame.ts";
+import { PROTOCOL_VERSION_META, type RequestFrame } from "../wire/request-frame.ts";
 import type { Span } from "../wire/scan.ts";
 import { decodeToolCall } from "../wire/tools-call.ts";
 import type { BatchReplies, ElementOutcome } from "./batch.ts";
@@ -200,7 +200,7 @@ export class Calls {
   }
 
   /** A retry after an MRTR round; see retries.ts. */
-  #retry(buf: Buffer, id: Id | undefined, name: string, args: Record<string, unknown>, frame: Parameters<Retries["judge"]>[3], field: Held["field"], modern: boolean, task: boolean): Judged {
+  #retry(buf: Buffer, id: Id | undefined, name: string, args: Record<string, unknown>, frame: RequestFrame, field: Held["field"], modern: boolean, task: boolean): Judged {
     const { log, retries } = this.#options;
     if (id === undefined) {
       log.warn(`dropped a tools/call notification for ${name} that carries a requestState: only a request can continue a round`);
