@@ -92,12 +92,12 @@ In an MCP client config (Claude Desktop, Cursor, VS Code, Claude Code):
   program
     .command("explain")
     .description("print the decision for one call and every check behind it, without starting a server; exit 0 allow, 1 deny, 3 approve")
-    .usage("--policy FILE [options] TOOL [JSON_ARGS] [-- COMMAND [ARGS...]]")
     .argument("<tool>", "tool name")
     .argument("[json_args]", "the call's arguments as a JSON object")
     .option("-p, --policy <file>", "policy file (default: $MCPGATE_POLICY)")
     .option("--json", "machine-readable output")
     .option("--channel <channel>", "how the relay could ask a human about a call needing approval: elicitation (the client), approver (--approver), or none, under which such a call is denied", parseChannel, "elicitation")
+    .addHelpText("after", "\nAfter --, the server's command (as wrapped): the tool is judged with that server's stored pins too (policy key pins).")
     .action((tool: string, json: string | undefined, options: ExplainOptions, command: Command) => {
       // --policy before the subcommand's arguments is parsed as the program's own option.
       const policy = options.policy ?? (command.parent?.opts() as WrapOptions | undefined)?.policy;
