@@ -77,7 +77,7 @@ export class PinTracker {
     else this.#read();
     const set = this.#set;
     if (this.#problem !== undefined) {
-      this.#warnOnce("*", this.#problem, `the pins of this server cannot be read, so no tool can be checked: ${this.#problem}`);
+      this.#warnOnce("*", this.#problem, `pins: the pins of ${label(this.#identity!)} cannot be read, so no tool of it can be checked (pins.on_change: ${settings.onChange}): ${this.#problem}`);
       const facts = this.#facts!;
       return (tool) => pinHides(settings, facts, tool);
     }
