@@ -8,7 +8,10 @@ import { spawnSync } from "node:child_process";
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, it } from "node:test";
-import { parsePinSet } from "../../src/pins/pin-set.ts";
+import { digestToolValue } from "../../src/pins/definition.ts";
+import { serverId } from "../../src/pins/identity.ts";
+import { parsePinSet, pinOf } from "../../src/pins/pin-set.ts";
+import { PinStore } from "../../src/pins/store.ts";
 import { BIN, connectCommand, rawServer, tempDir, text, writePolicy } from "./helpers.ts";
 
 const ECHO = { name: "echo", description: "Echoes its arguments", inputSchema: { type: "object" } };
@@ -123,5 +126,81 @@ describe("pinning tool definitions (built gateway, SDK client)", () => {
     assert.deepEqual((await second.client.listTools()).tools.map((tool) => tool.name), ["echo"]);
     await second.close();
     assert.deepEqual(pinFiles(state), [`${id}.json`]);
+  });
+});
+
+describe("mcpgate pins (built CLI)", () => {
+  const AT = "2026-01-01T00:00:00.000Z";
+  const A = { command: ["node", "a.mjs"], name: "alpha" };
+  const B = { command: ["node", "b.mjs"], name: "beta" };
+
+  /** Two servers whose "read" changed since pinned, and a new tool of alpha's. */
+  async function twoServers(): Promise<string> {
+    const state = tempDir();
+    const store = new PinStore(join(state, "mcpgate", "pins"));
+    for (const server of [A, B]) {
+      await store.update(server, (set) => {
+        set.pins.set("read", pinOf(digestToolValue({ name: "read", description: "reads" })!, AT));
+        const seen = digestToolValue({ name: "read", description: "reads, and mails what it read" })!;
+        set.seen.set("read", { sha256: seen.sha256, parts: seen.parts, at: AT });
+        if (server === A) {
+          const fresh = digestToolValue({ name: "fresh" })!;
+          set.seen.set("fresh", { sha256: fresh.sha256, parts: fresh.parts, at: AT });
+        }
+        return true;
+      });
+    }
+    return state;
+  }
+
+  it("accept: a tool two servers changed needs the server; a wrong hash is refused; --all takes a server's every change", async () => {
+    const state = await twoServers();
+    const ambiguous = cli(state, ["pins", "accept", "read"]);
+    assert.equal(ambiguous.code, 2);
+    assert.match(ambiguous.stderr, /change of "read" to accept in more than one server; name one of them first/);
+    const wrong = cli(state, ["pins", "accept", "alpha", "read", "--sha256", "abcdef"]);
+    assert.equal(wrong.code, 1);
+    assert.match(wrong.stderr, /the definition of "read" seen last is [0-9a-f]{12}, not abcdef: it changed again since/);
+    const notHex = cli(state, ["pins", "accept", "alpha", "read", "--sha256", "xyz"]);
+    assert.equal(notHex.code, 2);
+    assert.match(notHex.stderr, /--sha256: expected 4 to 64 lowercase hex digits, got "xyz"/);
+    const unknown = cli(state, ["pins", "accept", "gamma", "read"]);
+    assert.equal(unknown.code, 1);
+    assert.match(unknown.stderr, /no pins of a server named "gamma"; the servers are:/);
+
+    const all = cli(state, ["pins", "accept", "alpha", "--all"]);
+    assert.equal(all.code, 0, all.stderr);
+    assert.deepEqual(all.stdout.split("\n").filter(Boolean).map((line) => line.replace(/[0-9a-f]{12}$/, "H")), ["accepted fresh of alpha (node a.mjs): pinned H", "accepted read of alpha (node a.mjs): pinned H"]);
+    // Now only beta has a change of "read": the server may be left out.
+    const byId = cli(state, ["pins", "accept", "read"]);
+    assert.equal(byId.code, 0, byId.stderr);
+    assert.match(byId.stdout, /^accepted read of beta \(node b\.mjs\)/);
+  });
+
+  it("list --json: each server's tools with their state and accept command; a server selected by id prefix", async () => {
+    const state = await twoServers();
+    const id = serverId(A);
+    const listed = cli(state, ["pins", "list", id.slice(0, 6), "--json"]);
+    assert.equal(listed.code, 0, listed.stderr);
+    const [server, ...rest] = JSON.parse(listed.stdout) as Array<{ id: string; server: unknown; tools: Array<Record<string, any>> }>;
+    assert.equal(rest.length, 0);
+    assert.equal(server!.id, id);
+    assert.deepEqual(server!.server, A);
+    assert.deepEqual(server!.tools.map((tool) => [tool.name, tool.status, tool.seen?.change]), [["fresh", "new", undefined], ["read", "changed", "description changed"]]);
+    assert.equal(server!.tools[1]!.accept, `mcpgate pins accept ${id} read --sha256 ${server!.tools[1]!.seen.sha256.slice(0, 12)}`);
+    assert.equal(cli(state, ["pins", "list", "gamma"]).code, 1);
+  });
+
+  it("clear: a server's tools, or --all; nothing named is a usage mistake", async () => {
+    const state = await twoServers();
+    const usage = cli(state, ["pins", "clear"]);
+    assert.equal(usage.code, 2);
+    assert.match(usage.stderr, /name the server whose pins to clear \(see mcpgate pins list\), or pass --all/);
+    const some = cli(state, ["pins", "clear", "beta", "read", "nothing"]);
+    assert.equal(some.code, 0, some.stderr);
+    assert.equal(some.stdout, "cleared read of beta (node b.mjs)\nno pin of nothing of beta (node b.mjs)\n");
+    const all = cli(state, ["pins", "clear", "--all"]);
+    assert.equal(all.code, 0, all.stderr);
+    assert.deepEqual(pinFiles(state), []);
   });
 });

@@ -1,7 +1,7 @@
 // Pinning in the relay, driven through the router with a pin store in a scratch directory: each
 // "session" is a router of its own over the same store, as two gateway processes would be.
 import assert from "node:assert/strict";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, it } from "node:test";
@@ -158,6 +158,19 @@ describe("pins in the relay", () => {
     assert.equal(denial.result.resultType, "complete");
     assert.equal(denial.result.isError, true);
     assert.match(denial.result.content[0].text, new RegExp(`accept it with: mcpgate pins accept ${id} echo --sha256`));
+  });
+
+  it("a pin file that cannot be read: every tool is treated as changed, and the file is left as it is", async () => {
+    const store = await pinnedStore(ECHO);
+    writeFileSync(store.file(ID), "{ truncated");
+    const s = session(store, "{}");
+    assert.deepEqual(s.list(1, [ECHO, OTHER]), []);
+    s.client(call(2, "echo"));
+    const reason = s.replies().find((reply) => reply.id === 2)!.result._meta["mcpgate/decision"].reason as string;
+    assert.match(reason, /^its pin cannot be checked: .*\.json: not JSON \(.*\) \(pins\.on_change: hide\); to start over, clear the pins with: mcpgate pins clear [0-9a-f]{16}$/);
+    assert.match(s.warnings[0]!, /^pins: the pins of files \(node files\.mjs\) cannot be read, so no tool of it can be checked \(pins\.on_change: hide\): /);
+    await store.settled();
+    assert.equal(readFileSync(store.file(ID), "utf8"), "{ truncated");
   });
 
   it("a policy without pins neither reads nor writes them", async () => {
