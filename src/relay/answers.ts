@@ -149,9 +149,9 @@ export class Answers {
     if (task !== undefined) this.#options.taskCalls.saw(task.taskId, task);
   }
 
-  /** Whether a line starting now may need hidden tools removed: a tools/list is in flight and tools are hidden. */
+  /** Whether a line starting now may need tools removed: a tools/list is in flight and tools are hidden (or pinned). */
   listInFlight(): boolean {
-    if (!this.#options.live.current.hides && this.#pinning() === undefined) return false;
+    if (!this.#options.live.current.hides && (this.#options.live.current.pins === undefined || this.#options.pins === undefined)) return false;
     for (const pending of this.#options.inFlight.values()) if (pending.method === "tools/list" && pending.approval === undefined) return true;
     return false;
   }
@@ -183,10 +183,10 @@ export class Answers {
   #filterTools(buf: Buffer, id: Id, members: Span[], method: string): string | undefined {
     const { live, inFlight, log } = this.#options;
     const policy = live.current;
-    const pins = this.#pinning();
-    if ((!policy.hides && pins === undefined) || (method !== "tools/list" && !inFlight.listUnder(id))) return undefined;
+    const pinning = policy.pins !== undefined && this.#options.pins !== undefined;
+    if ((!policy.hides && !pinning) || (method !== "tools/list" && !inFlight.listUnder(id))) return undefined;
     try {
-      return withoutHiddenTools(buf, members, policy.hiddenBy, pins);
+      return withoutHiddenTools(buf, members, policy.hiddenBy, pinning ? this.#pinning() : undefined);
     } catch {
       log.warn("server's tools/list result could not be decoded; answered with an error so no hidden tool leaks");
       return errorReply(id, INTERNAL_ERROR, "mcpgate: the server's tools/list result could not be decoded").toString("utf8").trimEnd();
