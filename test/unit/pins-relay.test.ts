@@ -160,6 +160,17 @@ describe("pins in the relay", () => {
     assert.match(denial.result.content[0].text, new RegExp(`accept it with: mcpgate pins accept ${id} echo --sha256`));
   });
 
+  it("2026-07-28: a server named only in its server/discover answer's _meta is known by that name", async () => {
+    const store = freshStore();
+    const h = recordingRouter(policy("{}"), { pins: store, server: COMMAND });
+    h.client(`{"jsonrpc":"2.0","id":0,"method":"server/discover","params":{${meta()}}}\n`);
+    h.server('{"jsonrpc":"2.0","id":0,"result":{"supportedVersions":["2026-07-28"],"capabilities":{"tools":{}},"resultType":"complete","_meta":{"io.modelcontextprotocol/serverInfo":{"name":"discovered","version":"1"}}}}\n');
+    h.client(`{"jsonrpc":"2.0","id":1,"method":"tools/list","params":{${meta()}}}\n`);
+    h.server(listResult(1, [ECHO], ',"resultType":"complete"'));
+    await store.settled();
+    assert.deepEqual(store.read(serverId({ command: COMMAND, name: "discovered" }))!.server, { command: COMMAND, name: "discovered" });
+  });
+
   it("a pin file that cannot be read: every tool is treated as changed, and the file is left as it is", async () => {
     const store = await pinnedStore(ECHO);
     writeFileSync(store.file(ID), "{ truncated");
