@@ -51,8 +51,6 @@ export interface RouterOptions {
 export interface Parts {
   /** The policy in force and its counters; Router.reload swaps them. */
   live: LivePolicy;
-  /** The server's tool pins, as this session sees them (when there is a store). */
-  pins: PinTracker | undefined;
   outbox: Outbox;
   inFlight: InFlight;
   session: ClientSession;
@@ -132,5 +130,5 @@ export function assemble(options: RouterOptions): Parts {
     answered: (pending, isError) => answers.streamed(pending, isError),
     failed: (pending, message) => answers.fail(pending, SERVER_ERROR, message),
   });
-  return { live, pins, outbox, inFlight, session, audit, approvals, calls, deniedTasks, taskCalls, answers, stream, cancelContext: { inFlight, approvals, audit, settle }, settle };
+  return { live, outbox, inFlight, session, audit, approvals, calls, deniedTasks, taskCalls, answers, stream, cancelContext: { inFlight, approvals, audit, settle }, settle };
 }
