@@ -5,6 +5,8 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, it } from "node:test";
+import { compilePolicy } from "../../src/policy/compile.ts";
+import { parsePolicy } from "../../src/policy/load.ts";
 import { digestToolValue } from "../../src/pins/definition.ts";
 import { serverId } from "../../src/pins/identity.ts";
 import { PinStore } from "../../src/pins/store.ts";
@@ -182,6 +184,20 @@ describe("pins in the relay", () => {
     assert.match(s.warnings[0]!, /^pins: the pins of files \(node files\.mjs\) cannot be read, so no tool of it can be checked \(pins\.on_change: hide\): /);
     await store.settled();
     assert.equal(readFileSync(store.file(ID), "utf8"), "{ truncated");
+  });
+
+  it("a reload that changes the pins' settings tells an initialized client to list again", () => {
+    const s = session(freshStore(), "{ on_change: deny }");
+    const compiled = (text: string) => {
+      const parsed = parsePolicy(text);
+      assert.ok(parsed.ok);
+      return compilePolicy(parsed.policy);
+    };
+    s.router.reload(compiled(policy("{ on_change: deny }")));
+    assert.equal(s.toClient.length, 1);
+    s.router.reload(compiled(policy("{ on_change: hide }")));
+    s.router.reload(compiled('version: "1"\ndefault: allow\n'));
+    assert.deepEqual(s.toClient.slice(1), ['{"jsonrpc":"2.0","method":"notifications/tools/list_changed"}\n', '{"jsonrpc":"2.0","method":"notifications/tools/list_changed"}\n']);
   });
 
   it("a policy without pins neither reads nor writes them", async () => {
