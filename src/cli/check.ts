@@ -10,7 +10,8 @@ export interface CheckOptions {
 
 function summary(file: string, policy: CompiledPolicy): string {
   const hidden = policy.hides ? ", hides tools" : "";
-  return `${file}: valid (default ${policy.defaultEffect}, ${policy.entryCount} tool entr${policy.entryCount === 1 ? "y" : "ies"}${hidden})`;
+  const pins = policy.pins === undefined ? "" : `, pins tools (on_change: ${policy.pins.onChange}, new_tools: ${policy.pins.newTools})`;
+  return `${file}: valid (default ${policy.defaultEffect}, ${policy.entryCount} tool entr${policy.entryCount === 1 ? "y" : "ies"}${hidden}${pins})`;
 }
 
 export function check(files: string[], options: CheckOptions = {}): number {

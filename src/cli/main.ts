@@ -8,6 +8,7 @@ import { init, type InitOptions } from "./init.ts";
 import { install, uninstall, type InstallOptions, type UninstallOptions } from "./install.ts";
 import { CLIENT_NAMES, clientNameProblem, type ClientName } from "../install/clients.ts";
 import { logCommand, type LogOptions } from "./log-command.ts";
+import { pinsAccept, pinsClear, pinsList, type PinsAcceptOptions, type PinsClearOptions, type PinsListOptions } from "./pins.ts";
 import { printError } from "./log.ts";
 import { replayCommand, type ReplayOptions } from "./replay.ts";
 import type { Channel } from "../policy/verdict.ts";
@@ -96,10 +97,11 @@ In an MCP client config (Claude Desktop, Cursor, VS Code, Claude Code):
     .option("-p, --policy <file>", "policy file (default: $MCPGATE_POLICY)")
     .option("--json", "machine-readable output")
     .option("--channel <channel>", "how the relay could ask a human about a call needing approval: elicitation (the client), approver (--approver), or none, under which such a call is denied", parseChannel, "elicitation")
+    .addHelpText("after", "\nAfter --, the server's command (as wrapped): the tool is judged with that server's stored pins too (policy key pins).")
     .action((tool: string, json: string | undefined, options: ExplainOptions, command: Command) => {
       // --policy before the subcommand's arguments is parsed as the program's own option.
       const policy = options.policy ?? (command.parent?.opts() as WrapOptions | undefined)?.policy;
-      result = explain(tool, json, { ...options, ...(policy === undefined ? {} : { policy }) });
+      result = explain(tool, json, { ...options, ...(policy === undefined ? {} : { policy }) }, server);
     });
 
   program
@@ -168,6 +170,44 @@ In an MCP client config (Claude Desktop, Cursor, VS Code, Claude Code):
     .action((file: string | undefined, options: LogOptions) => {
       result = logCommand(file, options);
     });
+
+  const pins = program
+    .command("pins")
+    .description("the pins of tool definitions (policy key pins): list them, accept a change, clear them")
+    .usage("[list|accept|clear] [options]");
+  pins
+    .command("list", { isDefault: true })
+    .description("each server's pinned tools, and those changed or new since, with the command that accepts each")
+    .argument("[server]", "only this server: its id (or a prefix), its serverInfo name, or an element of its command")
+    .option("--server <name>", "the same as [server]")
+    .option("-p, --policy <file>", "also say what this policy's pins settings do with each change (default: $MCPGATE_POLICY)")
+    .option("--json", "machine-readable output")
+    .action((selector: string | undefined, options: PinsListOptions) => {
+      const policy = options.policy ?? (program.opts() as WrapOptions).policy;
+      result = pinsList(selector, { ...options, ...(policy === undefined ? {} : { policy }) });
+    });
+  pins
+    .command("accept")
+    .description("pin the definition a session saw of a changed or new tool, so it passes again")
+    .usage("[SERVER] TOOL [--sha256 PREFIX] | SERVER --all")
+    .argument("[operands...]", "the server (id, serverInfo name, or command element; optional when one server saw TOOL) and the tool")
+    .option("--server <name>", "the server, given as an option: then every operand is a tool")
+    .option("--sha256 <prefix>", "accept only if the definition seen has this hash (the denial's command says it)")
+    .option("--all", "accept every change and new tool of the server")
+    .action((operands: string[], options: PinsAcceptOptions) => {
+      result = pinsAccept([...operands, ...server], options);
+    });
+  pins
+    .command("clear")
+    .description("forget pins: a server's, some of its tools', or (--all) every server's; the next session pins afresh")
+    .usage("SERVER [TOOL...] | --all")
+    .argument("[operands...]", "the server, then tools (default: all of its tools)")
+    .option("--server <name>", "the server, given as an option: then every operand is a tool")
+    .option("--all", "every server's pins")
+    .action((operands: string[], options: PinsClearOptions) => {
+      result = pinsClear([...operands, ...server], options);
+    });
+  for (const command of pins.commands) command.exitOverride();
 
   for (const command of program.commands) command.exitOverride();
   program.addOption(new Option("--no-color", "no colours on stderr").hideHelp());

@@ -2,6 +2,7 @@
 import { randomUUID } from "node:crypto";
 import { defaultAuditPath, noAudit, openAuditLog, type AuditLog } from "../audit/log.ts";
 import { commandApprover } from "../approval/approver.ts";
+import { PinStore } from "../pins/store.ts";
 import { startGateway } from "../relay/gateway.ts";
 import { onInternalError } from "./internal-error.ts";
 import { EXIT_USAGE } from "./exit-codes.ts";
@@ -49,6 +50,8 @@ export async function wrap(server: string[], options: WrapOptions, version: stri
   if (options.audit !== false) audit = openAuditLog(options.audit ?? defaultAuditPath(), session, log.warn);
   audit.write({ event: "start", version, policy: policyPath, server: server, dry_run: options.dryRun === true });
   log.info(`session ${session}: policy ${policyPath}${audit.path ? `, audit ${audit.path}` : ""}`);
+  // Opened whatever the policy says now: a reload may turn pinning on.
+  const pins = new PinStore();
   const gateway = startGateway({
     command,
     args,
@@ -57,6 +60,7 @@ export async function wrap(server: string[], options: WrapOptions, version: stri
     log,
     dryRun: options.dryRun === true,
     graceMs: options.shutdownGrace ?? 2000,
+    pins,
     ...(options.approver === undefined ? {} : { approver: commandApprover(options.approver) }),
   });
   const watching = options.watch === false ? undefined : reloadOnChange({ file: policyPath, audit, log, apply: (next) => gateway.reload(next) });
@@ -69,6 +73,8 @@ export async function wrap(server: string[], options: WrapOptions, version: stri
   watching?.close();
   unregister();
   for (const signal of signals) process.off(signal, onSignal);
+  // Pins seen last are written before the process ends.
+  await pins.settled();
   audit.write({ event: "stop", exit_code: code });
   await audit.close();
   return code;

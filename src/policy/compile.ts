@@ -7,6 +7,7 @@ import { parseWindow } from "./duration.ts";
 import { isGlob } from "./glob.ts";
 import { firstMatch } from "./glob-match.ts";
 import { schemaCompiler, type LimitObject, type PolicyDocument } from "./schema.ts";
+import { DEFAULT_PIN_SETTINGS, type PinSettings } from "../pins/verdict.ts";
 
 export type Action = "allow" | "deny" | "approve";
 
@@ -88,6 +89,8 @@ export interface CompiledPolicy {
   hiddenBy(tool: string): string | undefined;
   /** The entry for `tool`: an exact name wins, else the first matching glob in file order. */
   entryFor(tool: string): CompiledEntry | undefined;
+  /** Pinning of tool definitions (SPEC §13): absent when the policy has no `pins`. */
+  pins?: PinSettings;
 }
 
 /** Lookups are cached per tool name; a client inventing names cannot grow the cache past this. */
@@ -231,5 +234,6 @@ export function compilePolicy(doc: PolicyDocument): CompiledPolicy {
     hides: (doc.hide ?? []).length > 0,
     hiddenBy: hidden,
     entryFor: makeMatcher(entries),
+    ...(doc.pins === undefined ? {} : { pins: Object.freeze({ onChange: doc.pins.on_change ?? DEFAULT_PIN_SETTINGS.onChange, newTools: doc.pins.new_tools ?? DEFAULT_PIN_SETTINGS.newTools }) }),
   };
 }

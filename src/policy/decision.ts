@@ -40,6 +40,7 @@ export const NO_CHARGE: Charge = Object.freeze([]);
  */
 export type Check =
   | { kind: "hide"; rule: string; passed: boolean }
+  | { kind: "pin"; rule: string; passed: boolean; detail: string }
   | { kind: "entry"; rule: string; passed: boolean; entry: CompiledEntry | undefined; defaultEffect: "allow" | "deny" }
   | { kind: "require" | "deny_if"; rule: string; passed: boolean; condition: CompiledCondition }
   | { kind: "approve_if"; rule: string; passed: true; condition: CompiledCondition; matches: boolean }
@@ -63,6 +64,8 @@ export function checkDetail(check: Check): string {
   switch (check.kind) {
     case "hide":
       return check.passed ? "not hidden" : "hidden";
+    case "pin":
+      return check.detail;
     case "entry":
       return check.entry === undefined ? `no entry; default: ${check.defaultEffect}` : `entry ${JSON.stringify(check.entry.key)}, action: ${check.entry.action}`;
     case "require":

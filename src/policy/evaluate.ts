@@ -4,7 +4,8 @@
 // what happens next (ask a human? dry run?) is decided apart, by verdict.ts. charge() is the one
 // function that changes counters, called once a call is forwarded.
 //
-// Order, first deny wins: hidden → entry or default → action: deny → all_tools' require and
+// Order, first deny wins: hidden → pins (a definition changed or new, as `pins` says; the pin
+// facts are an input like the counters) → entry or default → action: deny → all_tools' require and
 // deny_if → the entry's schema, require, deny_if → limits → approval (action: approve or an
 // approve_if match).
 import type { CounterReader, Counters } from "../limits/counters.ts";
@@ -12,10 +13,12 @@ import type { CompiledEntry, CompiledLimit, CompiledPolicy, Rules } from "./comp
 import { describeCondition, describeShape, resolve, type CompiledCondition } from "./conditions.ts";
 import { NO_CHARGE, type Charge, type Check, type Evaluation, type ToolCall, type Verdict } from "./decision.ts";
 import { formatDelay } from "./duration.ts";
+import type { PinFacts } from "../pins/facts.ts";
+import { pinCheck } from "../pins/verdict.ts";
 
-/** Judges `call` at `now`, approval stage included. */
-export function evaluate(policy: CompiledPolicy, call: ToolCall, now: number, counters: CounterReader): Evaluation {
-  return judge(policy, call, now, counters, true);
+/** Judges `call` at `now`, approval stage included; `pins`: what the server's pins say (when the policy pins). */
+export function evaluate(policy: CompiledPolicy, call: ToolCall, now: number, counters: CounterReader, pins?: PinFacts): Evaluation {
+  return judge(policy, call, now, counters, true, pins);
 }
 
 /**
@@ -23,8 +26,8 @@ export function evaluate(policy: CompiledPolicy, call: ToolCall, now: number, co
  * (limits above all, which other calls may have used meanwhile) is checked again; the approval
  * stage is skipped, so the verdict is allow or deny, never approve.
  */
-export function evaluateApproved(policy: CompiledPolicy, call: ToolCall, now: number, counters: CounterReader): Evaluation {
-  return judge(policy, call, now, counters, false);
+export function evaluateApproved(policy: CompiledPolicy, call: ToolCall, now: number, counters: CounterReader, pins?: PinFacts): Evaluation {
+  return judge(policy, call, now, counters, false, pins);
 }
 
 /** Counts a forwarded call: the only function that changes counters. */
@@ -89,14 +92,17 @@ const HIDE_PASSED: Check = Object.freeze({ kind: "hide", rule: "hide", passed: t
 const NO_ENTRY = Object.freeze({ kind: "entry", rule: "default", passed: true, entry: undefined, defaultEffect: "allow" }) satisfies Check;
 const DEFAULT_DENIED: readonly Check[] = Object.freeze([HIDE_PASSED, Object.freeze({ kind: "entry", rule: "default", passed: false, entry: undefined, defaultEffect: "deny" }) satisfies Check]);
 
-function judge(policy: CompiledPolicy, call: ToolCall, now: number, counters: CounterReader, askHumans: boolean): Evaluation {
+function judge(policy: CompiledPolicy, call: ToolCall, now: number, counters: CounterReader, askHumans: boolean, pins: PinFacts | undefined): Evaluation {
   const { name, args } = call;
   const hiddenBy = policy.hiddenBy(name);
   if (hiddenBy !== undefined) return denied(name, hiddenBy, "this tool is hidden by policy", [{ kind: "hide", rule: hiddenBy, passed: false }]);
+  // Only a tool the pins flag costs more than this comparison.
+  const pinned = policy.pins === undefined || pins === undefined ? undefined : pinCheck(policy.pins, pins, name);
+  if (pinned !== undefined && !pinned.check.passed) return denied(name, pinned.check.rule, pinned.reason, [HIDE_PASSED, pinned.check]);
 
   const entry = policy.entryFor(name);
   if (entry === undefined && policy.defaultEffect === "deny") return denied(name, "default", "not allowed by policy (no entry for this tool; default: deny)", DEFAULT_DENIED);
-  const checks: Check[] = [HIDE_PASSED, entry === undefined ? NO_ENTRY : entry.passed.entry];
+  const checks: Check[] = pinned === undefined ? [HIDE_PASSED, entry === undefined ? NO_ENTRY : entry.passed.entry] : [HIDE_PASSED, pinned.check, entry === undefined ? NO_ENTRY : entry.passed.entry];
   if (entry?.action === "deny") return denied(name, entry.rule, entry.reason ?? `denied by policy (${entry.rule})`, checks);
 
   const all = denyingCondition(policy.allToolsRules, args, checks);

@@ -115,6 +115,12 @@ export const policySchema = strictObject({
   // tool named "__proto__", and a dropped deny entry is a hole in the policy.
   tools: unknown().optional(),
   audit: strictObject({ include_args: boolean().optional() }).optional(),
+  // Pinning tool definitions (SPEC §13); omitted, it is off. Defaults: see DEFAULT_PIN_SETTINGS.
+  pins: strictObject({
+      on_change: oneOf(["hide", "deny", "warn"]).optional(),
+      new_tools: oneOf(["allow", "hide", "deny"]).optional(),
+    })
+    .optional(),
   approval: strictObject({
       // How long a human gets to answer; below the 60 s most clients wait for a tool call.
       timeout: windowSchema
@@ -170,6 +176,7 @@ export function knownKeys(path: readonly (string | number)[]): readonly string[]
   if (path.length === 1 && first === "all_tools") return Object.keys(policySchema.shape.all_tools.unwrap().shape);
   if (path.length === 1 && first === "audit") return Object.keys(policySchema.shape.audit.unwrap().shape);
   if (path.length === 1 && first === "approval") return Object.keys(policySchema.shape.approval.unwrap().shape);
+  if (path.length === 1 && first === "pins") return Object.keys(policySchema.shape.pins.unwrap().shape);
   if (path.length === 2 && first === "tools") return Object.keys(entrySchema.shape);
   if (typeof last !== "number" || path.length < 3) return undefined;
   const list = path[path.length - 2];

@@ -17,7 +17,8 @@ import { requestTaskId } from "./denied-tasks.ts";
 import type { InFlight, Pending } from "./in-flight.ts";
 import type { LivePolicy } from "./live-policy.ts";
 import type { Logger } from "./log.ts";
-import { serverRound, withoutHiddenTools, withRequestState } from "./rewrite.ts";
+import { serverRound, withoutHiddenTools, withRequestState, type ListObserver } from "./rewrite.ts";
+import type { PinTracker } from "../pins/tracker.ts";
 import type { ClientSession } from "./session.ts";
 
 export interface AnswersOptions {
@@ -34,6 +35,8 @@ export interface AnswersOptions {
   settle(pending: Pending, collector?: Buffer[]): void;
   rounds: Rounds;
   taskCalls: TaskCalls;
+  /** The server's pins, checked on every tools/list answer when the policy pins. */
+  pins?: PinTracker;
 }
 
 const ISERROR = Buffer.from('"isError"');
@@ -69,7 +72,7 @@ export class Answers {
     }
     inFlight.close(pending);
     // Only the one answer to initialize is decoded here; every other response costs a comparison.
-    if (pending.method === "initialize" && !isError) this.#options.session.serverInitialized(buf, members);
+    if ((pending.method === "initialize" || pending.method === "server/discover") && !isError) this.#options.session.serverInitialized(buf, members);
     const round = pending.modern === undefined || isError ? undefined : serverRound(buf, members);
     const rewritten = round !== undefined ? this.#wrapRound(buf, members, pending, round.state) : isError ? undefined : this.#filterTools(buf, id, members, pending.method);
     if (pending.taskId !== undefined && !isError) this.#sawTask(buf, members, pending);
@@ -146,9 +149,9 @@ export class Answers {
     if (task !== undefined) this.#options.taskCalls.saw(task.taskId, task);
   }
 
-  /** Whether a line starting now may need hidden tools removed: a tools/list is in flight and tools are hidden. */
+  /** Whether a line starting now may need tools removed: a tools/list is in flight and tools are hidden (or pinned). */
   listInFlight(): boolean {
-    if (!this.#options.live.current.hides) return false;
+    if (!this.#options.live.current.hides && (this.#options.live.current.pins === undefined || this.#options.pins === undefined)) return false;
     for (const pending of this.#options.inFlight.values()) if (pending.method === "tools/list" && pending.approval === undefined) return true;
     return false;
   }
@@ -158,6 +161,14 @@ export class Answers {
     const { tool, rule, line } = pending.modern!;
     const digest = pending.modern!.digest ?? argumentsDigest(canonicalArguments(line!));
     return withRequestState(buf, members, this.#options.rounds.continuation(tool, digest, rule, state));
+  }
+
+  /** How a tools/list answer is checked against the pins, when the policy pins. */
+  #pinning(): ListObserver | undefined {
+    const { pins } = this.#options;
+    const settings = this.#options.live.current.pins;
+    if (pins === undefined || settings === undefined) return undefined;
+    return (buf, result, tools) => pins.listed(buf, result, tools, settings);
   }
 
   #dropped(rawId: string): void {
@@ -172,9 +183,10 @@ export class Answers {
   #filterTools(buf: Buffer, id: Id, members: Span[], method: string): string | undefined {
     const { live, inFlight, log } = this.#options;
     const policy = live.current;
-    if (!policy.hides || (method !== "tools/list" && !inFlight.listUnder(id))) return undefined;
+    const pinning = policy.pins !== undefined && this.#options.pins !== undefined;
+    if ((!policy.hides && !pinning) || (method !== "tools/list" && !inFlight.listUnder(id))) return undefined;
     try {
-      return withoutHiddenTools(buf, members, policy.hiddenBy);
+      return withoutHiddenTools(buf, members, policy.hiddenBy, pinning ? this.#pinning() : undefined);
     } catch {
       log.warn("server's tools/list result could not be decoded; answered with an error so no hidden tool leaks");
       return errorReply(id, INTERNAL_ERROR, "mcpgate: the server's tools/list result could not be decoded").toString("utf8").trimEnd();

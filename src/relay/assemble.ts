@@ -23,6 +23,8 @@ import { Retries } from "./retries.ts";
 import { DeniedTasks } from "./denied-tasks.ts";
 import { ServerStream } from "./server-stream.ts";
 import { ClientSession } from "./session.ts";
+import type { PinStore } from "../pins/store.ts";
+import { PinTracker } from "../pins/tracker.ts";
 
 export interface RouterOptions {
   policy: CompiledPolicy;
@@ -42,6 +44,8 @@ export interface RouterOptions {
   approver?: Approver;
   /** Runs `fn` after `ms`; returns a function that cancels it. Injected so tests need no clock. */
   setTimer?(ms: number, fn: () => void): () => void;
+  /** Where the servers' tool pins are kept; without it, a policy's `pins` has no effect. */
+  pins?: PinStore;
 }
 
 export interface Parts {
@@ -95,7 +99,8 @@ export function assemble(options: RouterOptions): Parts {
     },
   });
   const deniedTasks = new DeniedTasks();
-  const retries = new Retries({ live, now: options.now, log, audit, allowances, rounds });
+  const pins = options.pins === undefined ? undefined : new PinTracker({ store: options.pins, command: options.server ?? [], serverName: () => session.server.name, log });
+  const retries = new Retries({ live, now: options.now, log, audit, allowances, rounds, ...(pins === undefined ? {} : { pins }) });
   const calls = new Calls({
     live,
     now: options.now,
@@ -113,9 +118,10 @@ export function assemble(options: RouterOptions): Parts {
     toServer: options.toServer,
     send,
     settle,
+    ...(pins === undefined ? {} : { pins }),
   });
   const taskCalls = new TaskCalls(audit);
-  const answers = new Answers({ live, inFlight, audit, session, log, send, settle, rounds, taskCalls });
+  const answers = new Answers({ live, inFlight, audit, session, log, send, settle, rounds, taskCalls, ...(pins === undefined ? {} : { pins }) });
   const stream = new ServerStream({
     log,
     outbox,

@@ -23,6 +23,8 @@ import type { Retries } from "./retries.ts";
 import type { LivePolicy } from "./live-policy.ts";
 import type { Logger } from "./log.ts";
 import type { ClientSession } from "./session.ts";
+import type { PinFacts } from "../pins/facts.ts";
+import type { PinTracker } from "../pins/tracker.ts";
 
 export interface CallsOptions {
   /** The policy in force and its counters, read at each use: a reload may swap them. */
@@ -47,6 +49,8 @@ export interface CallsOptions {
   send(bytes: Buffer): void;
   /** A request of a batch is settled: its batch's own answers may go out. */
   settle(pending: Pending): void;
+  /** The server's tool pins: what they say about a tool is an input of its call's judgement. */
+  pins?: PinTracker;
 }
 
 /** What the scanner found in a message: its top-level members and how many keys it holds. */
@@ -134,7 +138,7 @@ export class Calls {
       return;
     }
     // Limits are checked again and consumed now: other calls may have used them meanwhile.
-    const judged = afterApproval(held.verdict, evaluateApproved(policy, { name: request.tool, args: request.args }, at, counters));
+    const judged = afterApproval(held.verdict, evaluateApproved(policy, { name: request.tool, args: request.args }, at, counters, this.#pinFacts(request.tool)));
     if (judged.action !== "forward") {
       this.#denyHeld(held, judged, "accepted");
       return;
@@ -169,7 +173,7 @@ export class Calls {
     if (frame.requestState !== undefined) return this.#retry(buf, id, name, args, frame, field, era.modern, task);
     const { current: policy, counters } = live;
     const at = now();
-    const evaluation = evaluate(policy, { name, args }, at, counters);
+    const evaluation = evaluate(policy, { name, args }, at, counters, this.#pinFacts(name));
     // Canonical arguments cost a pass over the bytes: only for a call that needs a human.
     const sessionAllowed = evaluation.verdict.effect === "approve" && allowances.has(name, buf);
     // A 2026-07-28 client is asked by an MRTR round, which needs a request to answer.
@@ -197,6 +201,11 @@ export class Calls {
         audit.denied(verdict, field);
         return id === undefined ? { action: "refuse" } : { action: "refuse", reply: resultReply(id, this.#denial(verdict, era.modern, task)) };
     }
+  }
+
+  /** What the pins say about `tool`, when the policy pins (read only then). */
+  #pinFacts(tool: string): PinFacts | undefined {
+    return this.#options.live.current.pins === undefined ? undefined : this.#options.pins?.facts(tool);
   }
 
   /** A retry after an MRTR round; see retries.ts. */

@@ -16,6 +16,7 @@ import { Router, type Logger } from "./router.ts";
 import { Coalescer, Throttle, writer } from "./pumps.ts";
 import { describeExit, spawnServer, stopChild } from "./server-process.ts";
 import { cannotStartMessage } from "./start-error.ts";
+import type { PinStore } from "../pins/store.ts";
 
 // Re-exported: code written before src/relay/server-process.ts existed imports them from here.
 export { describeExit, stopChild };
@@ -34,6 +35,8 @@ export interface GatewayOptions {
   /** How long the server gets after its stdin closes, and again after SIGTERM. */
   graceMs?: number;
   now?: () => number;
+  /** Where the servers' tool pins are kept (SPEC §13). */
+  pins?: PinStore;
 }
 
 export interface Gateway {
@@ -89,6 +92,7 @@ export function startGateway(options: GatewayOptions): Gateway {
     now,
     dryRun: options.dryRun ?? false,
     ...(options.approver === undefined ? {} : { approver: options.approver }),
+    ...(options.pins === undefined ? {} : { pins: options.pins }),
   });
 
   const fromClient = new LineSplitter({

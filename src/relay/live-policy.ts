@@ -11,14 +11,15 @@ export interface LivePolicy {
 
 /** What a reload changed that someone outside must hear of. */
 export interface Reloaded {
-  /** The hide patterns differ, so the tools a client sees may have changed. */
+  /** The hide patterns (or the pins' settings) differ, so the tools a client sees may have changed. */
   hideChanged: boolean;
 }
 
 /** Puts `policy` in force: counters carried over where their identity and spec are unchanged. */
 export function swapPolicy(live: LivePolicy, policy: CompiledPolicy): Reloaded {
   const before = live.current.hide;
-  const hideChanged = before.length !== policy.hide.length || before.some((pattern, index) => pattern !== policy.hide[index]);
+  const pins = (settings: CompiledPolicy["pins"]): string => (settings === undefined ? "" : `${settings.onChange} ${settings.newTools}`);
+  const hideChanged = before.length !== policy.hide.length || before.some((pattern, index) => pattern !== policy.hide[index]) || pins(live.current.pins) !== pins(policy.pins);
   live.counters = Counters.carriedOver(live.counters, policy.counters);
   live.current = policy;
   return { hideChanged };

@@ -16,6 +16,7 @@ import { editMember } from "../wire/rebuild.ts";
 import type { RequestFrame } from "../wire/request-frame.ts";
 import type { LivePolicy } from "./live-policy.ts";
 import type { Logger } from "./log.ts";
+import type { PinTracker } from "../pins/tracker.ts";
 
 export interface RetriesOptions {
   live: LivePolicy;
@@ -24,6 +25,8 @@ export interface RetriesOptions {
   audit: CallAudit;
   allowances: SessionAllowances;
   rounds: Rounds;
+  /** The server's tool pins, an input of the judgement as for any call. */
+  pins?: PinTracker;
 }
 
 /** A retry's fate: forward these bytes (the call as judged), or deny it with this verdict. */
@@ -62,15 +65,16 @@ export class Retries {
     const { current: policy, counters } = live;
     const at = now();
     const call = { name, args };
+    const pins = policy.pins === undefined ? undefined : this.#options.pins?.facts(name);
     // The policy in force now asks again (a reload may have changed it since the round).
-    const asked = evaluate(policy, call, at, counters).verdict;
+    const asked = evaluate(policy, call, at, counters, pins).verdict;
     const answer = roundAnswer(frame.inputResponses);
     if (asked.effect === "deny" || !answer.approved) {
       const verdict = asked.effect === "deny" ? asked : afterRefusal(asked, answer.approved ? "" : answer.reason).verdict;
       audit.denied(verdict, field, { approval: answer.approved ? "accepted" : answer.outcome });
       return { action: "deny", verdict };
     }
-    const judged = afterApproval(asked, evaluateApproved(policy, call, at, counters));
+    const judged = afterApproval(asked, evaluateApproved(policy, call, at, counters, pins));
     if (judged.action !== "forward") {
       audit.denied(judged.verdict, field, { approval: "accepted" });
       return { action: "deny", verdict: judged.verdict };

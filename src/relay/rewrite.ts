@@ -5,9 +5,15 @@ import { decodeSpan, member } from "../wire/message.ts";
 import { rebuildObject } from "../wire/rebuild.ts";
 import { scanJson, type Span } from "../wire/scan.ts";
 
+/**
+ * Sees a list's result members and its tools (the array's elements) before they are filtered,
+ * and says which tools to leave out besides those `hiddenBy` names (the pins: see pins/tracker.ts).
+ */
+export type ListObserver = (buf: Buffer, result: Span[], tools: Span[]) => (tool: string) => boolean;
+
 /** The response without hidden tools, or undefined when it has none to remove. Throws when
  * the result cannot be decoded (the caller must not forward what it could not filter). */
-export function withoutHiddenTools(buf: Buffer, members: Span[], hiddenBy: (tool: string) => string | undefined): string | undefined {
+export function withoutHiddenTools(buf: Buffer, members: Span[], hiddenBy: (tool: string) => string | undefined, observe?: ListObserver): string | undefined {
   const span = member(members, "result");
   if (span === undefined) return undefined;
   const result = scanJson(buf, {}, span.start, span.end);
@@ -16,9 +22,10 @@ export function withoutHiddenTools(buf: Buffer, members: Span[], hiddenBy: (tool
   const toolsSpan = result.type === "object" ? member(result.members, "tools") : undefined;
   const tools = toolsSpan === undefined ? undefined : scanJson(buf, {}, toolsSpan.start, toolsSpan.end);
   if (tools === undefined || !tools.ok || tools.type !== "array") return undefined;
+  const alsoHidden = observe?.(buf, result.members, tools.members);
   const kept = tools.members.filter((element) => {
     const name = (decodeSpan(buf, element) as { name?: unknown } | null)?.name;
-    return typeof name !== "string" || hiddenBy(name) === undefined;
+    return typeof name !== "string" || (hiddenBy(name) === undefined && alsoHidden?.(name) !== true);
   });
   if (kept.length === tools.members.length) return undefined;
   const list = `[${kept.map((element) => buf.toString("utf8", element.start, element.end)).join(",")}]`;

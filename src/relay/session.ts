@@ -7,6 +7,7 @@ import { canElicitForm } from "../approval/elicitation.ts";
 import { decodeSpan, member } from "../wire/message.ts";
 import { CLIENT_CAPABILITIES_META, isModernRevision, type RequestFrame } from "../wire/request-frame.ts";
 import type { Span } from "../wire/scan.ts";
+import { SERVER_INFO_META } from "../pins/identity.ts";
 
 /** What one request's era lets mcpgate do: how to answer it, and whether a form can be shown. */
 export interface RequestEra {
@@ -72,16 +73,21 @@ export class ClientSession {
     this.info = nameAndVersion(params?.clientInfo);
   }
 
-  /** Reads the serverInfo of the server's answer to initialize; a malformed one changes nothing. */
+  /**
+   * Reads the serverInfo of the server's answer to initialize, or (2026-07-28) the one in the
+   * _meta of its answer to server/discover; a malformed one changes nothing.
+   */
   serverInitialized(buf: Buffer, members: Span[]): void {
     const span = member(members, "result");
     if (span === undefined) return;
-    let result: { serverInfo?: { name?: unknown; version?: unknown } } | null;
+    let result: { serverInfo?: { name?: unknown; version?: unknown }; _meta?: Record<string, unknown> } | null;
     try {
       result = decodeSpan(buf, span) as typeof result;
     } catch {
       return;
     }
-    this.server = nameAndVersion(result?.serverInfo);
+    const meta = result?._meta;
+    const modern = meta !== null && typeof meta === "object" ? (meta[SERVER_INFO_META] as { name?: unknown; version?: unknown } | undefined) : undefined;
+    this.server = nameAndVersion(result?.serverInfo ?? modern);
   }
 }
