@@ -123,6 +123,10 @@ export function assemble(options: RouterOptions): Parts {
     answering: (raw) => answers.answering(raw),
     answered: (pending, isError) => answers.streamed(pending, isError),
     failed: (pending, message) => answers.fail(pending, SERVER_ERROR, message),
+    holdLimit: (pending) => answers.holdLimit(pending),
+    holdLimitUnknown: (response) => answers.holdLimitUnknown(response),
+    holdLimitMessage: (method) => answers.holdLimitMessage(method),
+    withheld: (pending, bytes) => answers.withheld(pending, bytes),
   });
   return { live, outbox, inFlight, session, audit, approvals, calls, deniedTasks, taskCalls, answers, stream, cancelContext: { inFlight, approvals, audit, settle }, settle };
 }
