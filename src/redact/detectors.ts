@@ -18,7 +18,7 @@ export interface Trigger {
 const PEM_SPAN = 64 * 1024;
 const PEM = RE2JS.compile(
   // Through its END line; or, cut short (`head` of a key file), through its base64 body.
-  "-----BEGIN[ A-Z0-9]*PRIVATE KEY-----(?:[\\s\\S]*?-----END[ A-Z0-9]*PRIVATE KEY-----|(?:(?:\\s|\\\\[nr])*[A-Za-z0-9+/=]{16,})*)",
+  "-----BEGIN[ A-Z0-9]*PRIVATE KEY-----(?:[\\s\\S]*?-----END[ A-Z0-9]*PRIVATE KEY-----|(?:(?:\\s|\\\\[nr])*[A-Za-z0-9+/=]+)*)",
 );
 const privateKey: Detector = {
   name: "private-key",
