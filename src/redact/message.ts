@@ -1,6 +1,8 @@
 // Redaction of one member of a JSON-RPC message (a response's result or error, a notification's
 // params): each string value in it that holds a secret is decoded, redacted and re-encoded on
-// its own; every other byte of the message is kept as it came. Keys are never touched.
+// its own; every other byte of the message is kept as it came. Keys are never touched. A string
+// that is itself a JSON document (many servers answer with JSON.stringify(output) as text) is
+// redacted the same way inside, so the lines of a file it quotes are seen as lines.
 import { member } from "../wire/message.ts";
 import { scanJson, type Span } from "../wire/scan.ts";
 import { forEachStringValue } from "./json-strings.ts";
@@ -61,25 +63,55 @@ function metaEdit(buf: Buffer, span: Span, counts: Counts): Edit | undefined {
   return { start: close, end: close, bytes: Buffer.from(`${isEmptyObject(buf, meta) ? "" : ","}${entry}`) };
 }
 
-/**
- * `buf` with the secrets of the member at `span` redacted, and how many of each; undefined when
- * it held none. With `meta`, the counts are added to that member's `_meta` too. Throws when a
- * string cannot be decoded (the caller must not forward what it could not scan).
- */
-export function redactMember(buf: Buffer, span: Span, scanner: Scanner, meta: boolean): Redacted | undefined {
-  const counts: Counts = new Map();
+/** How deep JSON quoted in a string is looked into: a text holding JSON whose strings hold JSON. */
+const NESTED_JSON = 2;
+
+/** Whether a text starts as a JSON object or array would (and so may be one). */
+function mayBeJson(text: string): boolean {
+  for (let i = 0; i < text.length && i < 64; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 0x7b || c === 0x5b) return true;
+    if (c !== 0x20 && c !== 0x0a && c !== 0x0d && c !== 0x09) return false;
+  }
+  return false;
+}
+
+/** The edits that replace each string value in `buf[from, to)` holding a secret. */
+function stringEdits(buf: Buffer, from: number, to: number, scanner: Scanner, counts: Counts, depth: number): Edit[] {
   const edits: Edit[] = [];
-  forEachStringValue(buf, span.start, span.end, (start, end) => {
+  forEachStringValue(buf, from, to, (start, end) => {
     if (end - start <= 2) return;
-    const redacted = redactText(decodeString(buf, start, end), scanner, counts);
+    const redacted = redactString(decodeString(buf, start, end), scanner, counts, depth);
     if (redacted !== undefined) edits.push({ start, end, bytes: Buffer.from(JSON.stringify(redacted)) });
   });
-  if (edits.length === 0) return undefined;
-  if (meta) {
-    const edit = metaEdit(buf, span, counts);
-    if (edit !== undefined) edits.push(edit);
-    edits.sort((a, b) => a.start - b.start);
+  return edits;
+}
+
+/** A string's text redacted: the JSON it holds string by string (if it is JSON), then all of it. */
+function redactString(text: string, scanner: Scanner, counts: Counts, depth: number): string | undefined {
+  const inner = depth < NESTED_JSON && mayBeJson(text) ? redactJsonText(text, scanner, counts, depth + 1) : undefined;
+  return redactText(inner ?? text, scanner, counts) ?? inner;
+}
+
+/** A text that is a JSON document, with its string values redacted; undefined if it is none or held nothing. */
+function redactJsonText(text: string, scanner: Scanner, counts: Counts, depth: number): string | undefined {
+  const buf = Buffer.from(text, "utf8");
+  const scanned = scanJson(buf);
+  if (!scanned.ok || scanned.type === "scalar") return undefined;
+  // Counted only if all of it decodes: else the text is scanned as plain text, and counted then.
+  const found: Counts = new Map();
+  let edits: Edit[];
+  try {
+    edits = stringEdits(buf, 0, buf.length, scanner, found, depth);
+  } catch {
+    return undefined;
   }
+  if (edits.length === 0) return undefined;
+  for (const [name, count] of found) counts.set(name, (counts.get(name) ?? 0) + count);
+  return applyEdits(buf, edits).toString("utf8");
+}
+
+function applyEdits(buf: Buffer, edits: Edit[]): Buffer {
   const parts: Buffer[] = [];
   let at = 0;
   for (const edit of edits) {
@@ -87,7 +119,24 @@ export function redactMember(buf: Buffer, span: Span, scanner: Scanner, meta: bo
     at = edit.end;
   }
   parts.push(buf.subarray(at));
-  return { line: Buffer.concat(parts), counts };
+  return Buffer.concat(parts);
+}
+
+/**
+ * `buf` with the secrets of the member at `span` redacted, and how many of each; undefined when
+ * it held none. With `meta`, the counts are added to that member's `_meta` too. Throws when a
+ * string cannot be decoded (the caller must not forward what it could not scan).
+ */
+export function redactMember(buf: Buffer, span: Span, scanner: Scanner, meta: boolean): Redacted | undefined {
+  const counts: Counts = new Map();
+  const edits = stringEdits(buf, span.start, span.end, scanner, counts, 0);
+  if (edits.length === 0) return undefined;
+  if (meta) {
+    const edit = metaEdit(buf, span, counts);
+    if (edit !== undefined) edits.push(edit);
+    edits.sort((a, b) => a.start - b.start);
+  }
+  return { line: applyEdits(buf, edits), counts };
 }
 
 /** The members of a message that are scanned: a response's result or error, a notification's params. */
