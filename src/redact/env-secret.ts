@@ -1,7 +1,9 @@
 // `KEY=value` lines whose key names a secret (`DB_PASSWORD=…`, `  export GITHUB_TOKEN = …`,
 // `- API_KEY=…` in a compose file's list): the value, to the end of its line, is replaced; the
 // key is kept. Looked for at the start of every line, by hand first: most lines fail at their
-// first characters, and RE2 sees only a key that may name a secret.
+// first characters, and RE2 sees only a key that may name a secret. A line may also start after
+// an escaped newline (a file quoted in JSON inside a text): its value then ends at the next
+// escaped line end or at an unescaped quote (the end of the JSON string), if not before.
 import { RE2JS } from "re2js";
 import { isBlank, isKeyChar, skipBlanks, type Detector } from "./window.ts";
 
@@ -14,10 +16,24 @@ const KEY_PARTS = ["pass", "secret", "token", "key", "credential"];
 const KEY_REACH = 256;
 const EXPORT = "export";
 
+/** Where a value quoted in JSON ends, before `end`: at an escaped \n or \r, or at an unescaped quote. */
+function quotedEnd(text: string, from: number, end: number): number {
+  for (let i = from; i < end; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 0x22) return i;
+    if (c === 0x5c) {
+      const next = text.charCodeAt(i + 1);
+      if (next === 0x6e || next === 0x72) return i;
+      i++;
+    }
+  }
+  return end;
+}
+
 export const envSecret: Detector = {
   name: "env-secret",
   rank: 0,
-  find(text, line, _found, out) {
+  find(text, line, found, out) {
     let i = skipBlanks(text, line);
     if (text.charCodeAt(i) === 0x2d && isBlank(text.charCodeAt(i + 1))) i = skipBlanks(text, i + 1);
     if (text.startsWith(EXPORT, i) && isBlank(text.charCodeAt(i + EXPORT.length))) i = skipBlanks(text, i + EXPORT.length);
@@ -33,6 +49,7 @@ export const envSecret: Detector = {
     const from = skipBlanks(text, i + 1);
     let end = text.indexOf("\n", from);
     if (end === -1) end = text.length;
+    if (found !== "") end = quotedEnd(text, from, end);
     while (end > from && (isBlank(text.charCodeAt(end - 1)) || text.charCodeAt(end - 1) === 0x0d)) end--;
     if (end > from) out.push({ start: from, end, name: envSecret.name, rank: envSecret.rank });
   },

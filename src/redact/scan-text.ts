@@ -58,17 +58,33 @@ function builtIn(text: string, scanner: Scanner, out: Match[]): void {
     triggers.lastIndex = at + 1;
   }
   let next = 0;
-  for (let line = 0; line !== -1 && line <= text.length; line = nextLine(text, line)) {
+  for (const [line, escaped] of lineStarts(text)) {
     while (next < opaque.length && opaque[next]!.end <= line) next++;
     if (next < opaque.length && opaque[next]!.start <= line) continue;
-    for (const detector of LINE_DETECTORS) detector.find(text, line, "", out);
+    for (const detector of LINE_DETECTORS) detector.find(text, line, escaped ? ESCAPED_NEWLINE : "", out);
   }
 }
 
-/** Where the line after the one starting at `line` starts; -1 when it is the last. */
-function nextLine(text: string, line: number): number {
-  const newline = text.indexOf("\n", line);
-  return newline === -1 ? -1 : newline + 1;
+/** What a line start after an escaped newline is found as: text that quotes JSON (`{"out":"A=1\nB=2"}`) keeps its lines so. */
+export const ESCAPED_NEWLINE = "\\n";
+
+/**
+ * Where lines start, in order: the text's start, after each newline, and after each escaped
+ * one (a backslash and "n"), flagged. Each kind is searched for once per line, not per start.
+ */
+function* lineStarts(text: string): Generator<[number, boolean]> {
+  yield [0, false];
+  let newline = text.indexOf("\n");
+  let escaped = text.indexOf(ESCAPED_NEWLINE);
+  while (newline !== -1 || escaped !== -1) {
+    if (escaped === -1 || (newline !== -1 && newline < escaped)) {
+      yield [newline + 1, false];
+      newline = text.indexOf("\n", newline + 1);
+    } else {
+      yield [escaped + 2, true];
+      escaped = text.indexOf(ESCAPED_NEWLINE, escaped + 2);
+    }
+  }
 }
 
 function custom(text: string, patterns: CustomPattern[], out: Match[]): void {
@@ -82,9 +98,10 @@ function custom(text: string, patterns: CustomPattern[], out: Match[]): void {
 
 /** The matches to replace, in order, none overlapping: overlapping ones merge into the earliest (longest, most specific). */
 export function findMatches(text: string, scanner: Scanner): Match[] {
-  const all: Match[] = [];
+  let all: Match[] = [];
   if (scanner.triggers !== undefined) builtIn(text, scanner, all);
   if (scanner.patterns.length > 0) custom(text, scanner.patterns, all);
+  if (all.length > 0 && text.includes(MARKER)) all = all.filter((match) => !insideMarker(text, match));
   if (all.length <= 1) return all;
   all.sort((a, b) => a.start - b.start || b.end - a.end || a.rank - b.rank);
   const kept: Match[] = [];
@@ -97,6 +114,19 @@ export function findMatches(text: string, scanner: Scanner): Match[] {
     kept.push({ ...match });
   }
   return kept;
+}
+
+const MARKER = "[REDACTED:";
+
+/**
+ * Whether a match lies within a replacement already made (JSON quoted in a text is redacted
+ * string by string before the text is scanned whole): it is not redacted, nor counted, twice.
+ */
+function insideMarker(text: string, { start, end }: Match): boolean {
+  const open = text.lastIndexOf(MARKER, start);
+  if (open === -1) return false;
+  const close = text.indexOf("]", open);
+  return close !== -1 && end <= close + 1 && start <= close;
 }
 
 /** `text` with its matches replaced, adding to `counts`; undefined when nothing matched. */

@@ -53,6 +53,9 @@ describe("built-in detectors: what each redacts", () => {
     ["env-secret", "DB_HOST=db\nDB_PASSWORD=hunter2\n", "DB_HOST=db\nDB_PASSWORD=[REDACTED:env-secret]\n"],
     ["env-secret (export, spaces, quotes, CRLF)", 'export API_KEY = "abc def"\r\nX=1', "export API_KEY = [REDACTED:env-secret]\r\nX=1"],
     ["env-secret (lower case, compose list)", "  - mysql_root_password=s3cr3t\n", "  - mysql_root_password=[REDACTED:env-secret]\n"],
+    ["env-secret (a .env file quoted in JSON inside a text: escaped newlines)", 'out: {"stdout":"A=1\\nDB_PASSWORD=hunter2\\nB=2","rc":0}', 'out: {"stdout":"A=1\\nDB_PASSWORD=[REDACTED:env-secret]\\nB=2","rc":0}'],
+    ["env-secret (quoted in JSON, last line: ends at the closing quote)", '{"s":"A=1\\nAPI_KEY=abc"}', '{"s":"A=1\\nAPI_KEY=[REDACTED:env-secret]"}'],
+    ["env-secret (an escaped newline inside a real line is part of the value)", 'PRIVATE_KEY="MIIE\\nabc"\nX=1', "PRIVATE_KEY=[REDACTED:env-secret]\nX=1"],
     ["env-secret (secret-named keys)", "GITHUB_TOKEN=abc\nCLIENT_SECRET=def\nAWS_SESSION_TOKEN=ghi\nPRIVATE_KEY=jkl\nDB_PASS=mno\nCREDENTIALS=pqr", "GITHUB_TOKEN=[REDACTED:env-secret]\nCLIENT_SECRET=[REDACTED:env-secret]\nAWS_SESSION_TOKEN=[REDACTED:env-secret]\nPRIVATE_KEY=[REDACTED:env-secret]\nDB_PASS=[REDACTED:env-secret]\nCREDENTIALS=[REDACTED:env-secret]"],
   ];
   for (const [label, text, expected] of cases) {

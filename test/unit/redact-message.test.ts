@@ -78,11 +78,12 @@ describe("redactMember", () => {
   });
 
   it("looks into a text that is itself JSON (a shell server's output), keeping its own formatting", () => {
-    const output = JSON.stringify({ success: true, stdout: "DB_PASSWORD=hunter2\nDB_HOST=db\n", stderr: "", command: "cat .env" }, null, 2);
+    // Seen string by string first, then whole: the replacement made inside is not redacted (or counted) again.
+    const output = JSON.stringify({ success: true, stdout: "DB_PASSWORD=hunter2\nAPI_KEY=abc\n", stderr: "", command: "cat .env" }, null, 2);
     const { text, counts } = run(JSON.stringify({ jsonrpc: "2.0", id: 1, result: { content: [{ type: "text", text: output }] } }));
     const inner = JSON.parse(text!).result.content[0].text;
-    assert.equal(inner, output.replace("hunter2", "[REDACTED:env-secret]"));
-    assert.deepEqual(counts, { "env-secret": 1 });
+    assert.equal(inner, output.replace("hunter2", "[REDACTED:env-secret]").replace("abc", "[REDACTED:env-secret]"));
+    assert.deepEqual(counts, { "env-secret": 2 });
     // Not JSON after all: scanned as plain text.
     const notJson = run(JSON.stringify({ jsonrpc: "2.0", id: 1, result: { t: `{ not json\nAPI_KEY=abc\n${GHP}` } }));
     assert.equal(JSON.parse(notJson.text!).result.t, "{ not json\nAPI_KEY=[REDACTED:env-secret]\n[REDACTED:github-token]");
