@@ -5,7 +5,7 @@
 // contains. One pass of the triggers over a text costs about what an indexOf does; RE2 over
 // the whole text, once per detector, would cost many times the relay of the bytes.
 import { RE2JS } from "re2js";
-import { envSecret } from "./env-secret.ts";
+import { ENV_TRIGGER, envSecret } from "./env-secret.ts";
 import { isBlank, isKeyChar, skipBlanks, windowed, type Detector } from "./window.ts";
 
 export interface Trigger {
@@ -91,12 +91,12 @@ const jwt = windowed("jwt", "\\beyJ[A-Za-z0-9_-]{10,}\\.[A-Za-z0-9_-]{2,}\\.[A-Z
 
 /**
  * The triggers, at most one of which can match at any position (they differ in their first
- * three characters), each with the detectors it starts.
+ * three characters; a line's starts at its newline), each with the detectors it starts.
  */
 export const TRIGGERS: readonly Trigger[] = [
   { source: "-----BEGIN[ A-Z0-9]{0,40}PRIVATE KEY-----", detectors: [privateKey] },
   { source: "A[KS]IA[A-Z0-9]{16}", detectors: [awsAccessKeyId, awsSecretAfterId] },
-  { source: "[sS]ecret|SECRET", detectors: [awsSecretByName] },
+  { source: `(?:[sS]ecret|SECRET)[A-Za-z0-9_.-]{0,24}(?:\\\\?["'])?[ \t]{0,8}[:=]`, detectors: [awsSecretByName] },
   { source: "gh[pousr]_[A-Za-z0-9]{36}|github_pat_[A-Za-z0-9_]{22}", detectors: [github] },
   { source: "glpat-[A-Za-z0-9_-]{20}", detectors: [gitlab] },
   { source: "xox[abprs]-[A-Za-z0-9-]{10}|xapp-[0-9]-[A-Za-z0-9-]{10}", detectors: [slack] },
@@ -104,10 +104,11 @@ export const TRIGGERS: readonly Trigger[] = [
   { source: "AIza[0-9A-Za-z_-]{35}", detectors: [google] },
   { source: "sk-(?:ant-|(?:proj|svcacct|admin)-|[A-Za-z0-9]{20})", detectors: [anthropic, openai] },
   { source: "eyJ[A-Za-z0-9_-]{10}", detectors: [jwt] },
+  { source: ENV_TRIGGER, detectors: [envSecret] },
 ];
 
-/** Detectors looked for at the start of every line. */
-export const LINE_DETECTORS: readonly Detector[] = [envSecret];
+/** Detectors looked for at the start of a text, where no trigger can start a line. */
+export const START_DETECTORS: readonly Detector[] = [envSecret];
 
 /** Every built-in detector, most specific first: a match's rank is its detector's place here. */
 const ALL: readonly Detector[] = [privateKey, awsAccessKeyId, awsSecretByName, awsSecretAfterId, github, gitlab, slack, stripe, google, anthropic, openai, jwt, envSecret];

@@ -1,12 +1,13 @@
 // Redaction of one member of a JSON-RPC message (a response's result or error, a notification's
-// params): each string value in it that holds a secret is decoded, redacted and re-encoded on
-// its own; every other byte of the message is kept as it came. Keys are never touched. A string
+// params): each string value in it is decoded and scanned, and each secret found is replaced in
+// the string's own bytes; every other byte of the message is kept as it came. Keys are never touched. A string
 // that is itself a JSON document (many servers answer with JSON.stringify(output) as text) is
 // redacted the same way inside, so the lines of a file it quotes are seen as lines.
 import { member } from "../wire/message.ts";
 import { scanJson, type Span } from "../wire/scan.ts";
 import { forEachStringValue } from "./json-strings.ts";
-import { redactText, type Counts, type Scanner } from "./scan-text.ts";
+import { rawOffsets } from "./raw-offsets.ts";
+import { findMatches, redactText, replaceMatches, type Counts, type Scanner } from "./scan-text.ts";
 
 export const REDACTIONS_META = "mcpgate/redactions";
 
@@ -76,13 +77,30 @@ function mayBeJson(text: string): boolean {
   return false;
 }
 
-/** The edits that replace each string value in `buf[from, to)` holding a secret. */
+/**
+ * The edits that replace each string value in `buf[from, to)` holding a secret: the secrets
+ * spliced into the string's own bytes, or (JSON quoted in it, content that is not UTF-8) the
+ * string re-encoded whole.
+ */
 function stringEdits(buf: Buffer, from: number, to: number, scanner: Scanner, counts: Counts, depth: number): Edit[] {
   const edits: Edit[] = [];
   forEachStringValue(buf, from, to, (start, end) => {
     if (end - start <= 2) return;
-    const redacted = redactString(decodeString(buf, start, end), scanner, counts, depth);
-    if (redacted !== undefined) edits.push({ start, end, bytes: Buffer.from(JSON.stringify(redacted)) });
+    const text = decodeString(buf, start, end);
+    if (depth < NESTED_JSON && mayBeJson(text)) {
+      const redacted = redactString(text, scanner, counts, depth);
+      if (redacted !== undefined) edits.push({ start, end, bytes: Buffer.from(JSON.stringify(redacted)) });
+      return;
+    }
+    const matches = findMatches(text, scanner);
+    if (matches.length === 0) return;
+    for (const { name } of matches) counts.set(name, (counts.get(name) ?? 0) + 1);
+    const raw = rawOffsets(buf, start + 1, end - 1, matches.flatMap((match) => [match.start, match.end]));
+    if (raw === undefined) {
+      edits.push({ start, end, bytes: Buffer.from(JSON.stringify(replaceMatches(text, matches))) });
+      return;
+    }
+    matches.forEach(({ name }, index) => edits.push({ start: raw[2 * index]!, end: raw[2 * index + 1]!, bytes: Buffer.from(`[REDACTED:${name}]`) }));
   });
   return edits;
 }

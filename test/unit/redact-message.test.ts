@@ -102,6 +102,21 @@ describe("redactMember", () => {
     assert.equal(text, `{"jsonrpc":"2.0","id":1,"error":{"code":-32603,"message":"failed with [REDACTED:github-token]"}}`);
   });
 
+  it("splices the replacement into the string's own bytes: its other escapes stay as the server wrote them", () => {
+    const line = `{"jsonrpc":"2.0","id":1,"result":{"t":"caf\\u00e9 \\/path\\ttab ${GHP} \\ud83d\\ude00 h\u00e9 \\u0041KIAIOSFODNN7EXAMPLE end"}}`;
+    const { text, counts } = run(line);
+    assert.equal(text, `{"jsonrpc":"2.0","id":1,"result":{"t":"caf\\u00e9 \\/path\\ttab [REDACTED:github-token] \\ud83d\\ude00 h\u00e9 [REDACTED:aws-access-key-id] end","_meta":{"mcpgate/redactions":{"github-token":1,"aws-access-key-id":1}}}}`);
+    assert.deepEqual(counts, { "github-token": 1, "aws-access-key-id": 1 });
+  });
+
+  it("re-encodes a string whose bytes are not UTF-8 whole (no byte offset stands for a replacement character)", () => {
+    const buf = Buffer.concat([Buffer.from(`{"jsonrpc":"2.0","id":1,"result":{"t":"\\n`), Buffer.from([0xff, 0xfe]), Buffer.from(` ${GHP}"}}`)]);
+    const scan = scanJson(buf);
+    assert.ok(scan.ok);
+    const redacted = redactMember(buf, member(scan.members, "result")!, secrets.scanner, false)!;
+    assert.equal(redacted.line.toString("utf8"), `{"jsonrpc":"2.0","id":1,"result":{"t":"\\n\ufffd\ufffd [REDACTED:github-token]"}}`);
+  });
+
   it("keeps multi-byte characters around a redaction, and invalid escapes fail closed (throw)", () => {
     const { text } = run(`{"jsonrpc":"2.0","id":1,"result":{"t":"héllo ${GHP} 😀"}}`);
     assert.equal(JSON.parse(text!).result.t, "héllo [REDACTED:github-token] 😀");
