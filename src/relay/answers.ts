@@ -1,9 +1,10 @@
 // The server's answers. Each is matched to the request in flight it answers, exactly by id:
 // one that answers nothing the server was sent (a call mcpgate denied, one still held for a
 // human, a second answer) is dropped. A list a client could take for a tools/list's answer
-// loses hidden tools. A forwarded call's answer completes its audit record. A round the server
-// opens for a 2026-07-28 call (`input_required`) has its state wrapped in one of mcpgate's, so
-// the client's retry is known as the continuation of a call already judged (SPEC §10).
+// loses hidden tools. A call of a tool with `redact` has its answer redacted (redactions.ts). A
+// forwarded call's answer completes its audit record. A round the server opens for a
+// 2026-07-28 call (`input_required`) has its state wrapped in one of mcpgate's, so the client's
+// retry is known as the continuation of a call already judged (SPEC §10).
 import { argumentsDigest } from "../approval/request-state.ts";
 import type { Rounds } from "../approval/rounds.ts";
 import type { CallAudit } from "../audit/call-event.ts";
@@ -17,7 +18,7 @@ import { requestTaskId } from "./denied-tasks.ts";
 import type { InFlight, Pending } from "./in-flight.ts";
 import type { LivePolicy } from "./live-policy.ts";
 import type { Logger } from "./log.ts";
-import { countsObject, redactLogMessage, redactResponse, tooLarge, withheldReply } from "./redaction.ts";
+import type { Redactions } from "./redactions.ts";
 import { serverRound, withoutHiddenTools, withRequestState } from "./rewrite.ts";
 import type { ClientSession } from "./session.ts";
 
@@ -35,6 +36,8 @@ export interface AnswersOptions {
   settle(pending: Pending, collector?: Buffer[]): void;
   rounds: Rounds;
   taskCalls: TaskCalls;
+  /** Redacts (or withholds) the answers to calls of tools with `redact`. */
+  redactions: Redactions;
 }
 
 const ISERROR = Buffer.from('"isError"');
@@ -68,7 +71,7 @@ export class Answers {
       }
       const filtered = isError ? undefined : this.#filterTools(buf, id, members, cancelled.method);
       // The client gave up on it, but its bytes still reach the client: redacted like any.
-      return this.#redacted(buf, members, id, filtered, cancelled.tool, pending?.modern !== undefined).answer;
+      return this.#options.redactions.answer(buf, members, id, filtered, cancelled.tool, pending?.modern !== undefined).answer;
     }
     inFlight.close(pending);
     // Only the one answer to initialize is decoded here; every other response costs a comparison.
@@ -76,7 +79,7 @@ export class Answers {
     const round = pending.modern === undefined || isError ? undefined : serverRound(buf, members);
     const rewritten = round !== undefined ? this.#wrapRound(buf, members, pending, round.state) : isError ? undefined : this.#filterTools(buf, id, members, pending.method);
     // A round is no result yet: what the server asks for is its own text, not the tool's output.
-    const redacted = round === undefined ? this.#redacted(buf, members, id, rewritten, pending.tool, pending.modern !== undefined) : { answer: rewritten };
+    const redacted = round === undefined ? this.#options.redactions.answer(buf, members, id, rewritten, pending.tool, pending.modern !== undefined) : { answer: rewritten };
     if (pending.taskId !== undefined && !isError) this.#sawTask(buf, members, pending);
     if (pending.call !== undefined && audit.enabled && !this.#madeTask(buf, members, pending, isError)) {
       const outcome = round === undefined ? { is_error: isError || redacted.error !== undefined || resultIsError(buf, members) } : { is_error: false, input_required: true };
@@ -84,96 +87,6 @@ export class Answers {
     }
     this.#options.settle(pending, collector);
     return redacted.answer;
-  }
-
-  /**
-   * The answer to a call of `tool` as it goes to the client: redacted when the tool's results
-   * are (see redaction.ts), else as it was (`rewritten`, or the bytes themselves). `audit` holds
-   * what the audit log records of it: counts per detector, or why it was withheld.
-   */
-  #redacted(buf: Buffer, members: Span[], id: Id, rewritten: string | undefined, tool: string | undefined, modern: boolean): { answer: ElementAnswer; audit?: Record<string, unknown>; error?: string } {
-    const redaction = tool === undefined ? undefined : this.#options.live.current.redactionFor(tool);
-    if (redaction === undefined) return { answer: rewritten };
-    let line = buf;
-    let lineMembers = members;
-    if (rewritten !== undefined) {
-      line = Buffer.from(`${rewritten}\n`);
-      const scanned = scanJson(line, {}, 0, line.length - 1);
-      if (!scanned.ok || scanned.type !== "object") {
-        const why = "it was rewritten into something that could not be scanned for secrets";
-        return { answer: withheldReply(id, tool!, why, modern), audit: { error: `result withheld: ${why}` }, error: why };
-      }
-      lineMembers = scanned.members;
-    }
-    const outcome = redactResponse(line, lineMembers, id, tool!, redaction, modern);
-    const { log } = this.#options;
-    switch (outcome.kind) {
-      case "clean":
-        return { answer: rewritten };
-      case "redacted": {
-        const counts = countsObject(outcome.counts);
-        log.warn(`redacted ${tool}'s result [${redaction.rule}]: ${Object.entries(counts).map(([name, count]) => `${name} ×${count}`).join(", ")}`);
-        return { answer: outcome.line, audit: { redactions: counts } };
-      }
-      case "withheld":
-        log.warn(`withheld ${tool}'s result [${redaction.rule}]: ${outcome.error}`);
-        return { answer: outcome.reply, audit: { error: outcome.error }, error: outcome.error };
-    }
-  }
-
-  /**
-   * A streamed answer to a call whose results are redacted grew past its max_bytes (`bytes` so
-   * far) and was dropped as it came: the client gets the withheld result instead.
-   */
-  withheld(pending: Pending, bytes: number): void {
-    const { inFlight, audit, live, log } = this.#options;
-    if (!inFlight.isOpen(pending)) return;
-    inFlight.close(pending);
-    const tool = pending.tool ?? pending.method;
-    const redaction = pending.tool === undefined ? undefined : live.current.redactionFor(pending.tool);
-    const why = redaction === undefined ? `it was over ${bytes} bytes, and was held for redaction while the tool it answered was not known yet` : tooLarge(bytes, redaction);
-    log.warn(`withheld the answer to ${tool}: ${why}`);
-    const reply = pending.method === "tools/call" ? withheldReply(pending.id, tool, why, pending.modern !== undefined) : errorReply(pending.id, INTERNAL_ERROR, `mcpgate: the server's answer was withheld: ${why}`);
-    this.#options.send(reply);
-    if (pending.call !== undefined) audit.forwarded(pending.call, pending.started, { is_error: true, error: `result withheld: ${why}` });
-    this.#options.settle(pending);
-  }
-
-  /** How many bytes of a line answering `pending` may be held to redact it; undefined when it is not redacted. */
-  holdLimit(pending: Pending): number | undefined {
-    return pending.tool === undefined ? undefined : this.#options.live.current.redactionFor(pending.tool)?.maxBytes;
-  }
-
-  /** How many bytes of a line whose request is not known yet may be held: the most any call in flight may need. */
-  holdLimitUnknown(response: boolean): number | undefined {
-    const policy = this.#options.live.current;
-    if (!policy.redacts) return undefined;
-    let limit = response ? undefined : policy.logRedaction?.maxBytes;
-    for (const pending of this.#options.inFlight.values()) {
-      const own = pending.approval === undefined ? this.holdLimit(pending) : undefined;
-      if (own !== undefined && (limit === undefined || own > limit)) limit = own;
-    }
-    return limit;
-  }
-
-  /** How many bytes of a server notification or request (`method`, raw JSON; undefined if not read yet) may be held. */
-  holdLimitMessage(method: string | undefined): number | undefined {
-    const redaction = this.#options.live.current.logRedaction;
-    if (redaction === undefined) return undefined;
-    return method === undefined || method === '"notifications/message"' ? redaction.maxBytes : undefined;
-  }
-
-  /** A server notification as it goes to the client: a log message redacted, DROP if it had to be dropped, else undefined. */
-  logMessage(buf: Buffer, method: string, members: Span[]): Buffer | typeof DROP | undefined {
-    const redaction = this.#options.live.current.logRedaction;
-    const redacted = redactLogMessage(buf, method, members, redaction);
-    if (redacted === null) {
-      this.#options.log.warn(`dropped a server log message of ${buf.length} bytes: it is larger than ${redaction!.rule}.max_bytes (${redaction!.maxBytes}) or could not be decoded to be scanned for secrets`);
-      return DROP;
-    }
-    if (redacted === undefined) return undefined;
-    this.#options.log.warn(`redacted a server log message [${redaction!.rule}]: ${[...redacted.counts].map(([name, count]) => `${name} ×${count}`).join(", ")}`);
-    return redacted.line;
   }
 
   /** The request in flight a streamed response with this id answers, if the server was sent it. */

@@ -184,7 +184,7 @@ export class Router {
     const scan = scanJson(line, {}, 0, end);
     if (scan.ok && scan.type === "array") {
       const merged = mergeServerBatch(line, scan.members, (element, message, own) =>
-        message.kind === "response" ? this.#parts.answers.response(element, message, own) : message.kind === "notification" ? this.#parts.answers.logMessage(element, message.method, message.members) : undefined,
+        message.kind === "response" ? this.#parts.answers.response(element, message, own) : message.kind === "notification" ? this.#parts.redactions.logMessage(element, message.method, message.members) : undefined,
       );
       if (merged !== undefined) this.#parts.outbox.send(merged);
       return;
@@ -195,7 +195,7 @@ export class Router {
       return;
     }
     if (message.kind === "notification" && this.#parts.taskCalls.waiting) this.#parts.answers.notification(line, message.method, message.members);
-    const answer = message.kind === "response" ? this.#parts.answers.response(line, message) : message.kind === "notification" ? this.#parts.answers.logMessage(line, message.method, message.members) : undefined;
+    const answer = message.kind === "response" ? this.#parts.answers.response(line, message) : message.kind === "notification" ? this.#parts.redactions.logMessage(line, message.method, message.members) : undefined;
     if (answer !== DROP) this.#parts.outbox.send(answer === undefined ? line : Buffer.isBuffer(answer) ? answer : Buffer.from(`${answer}\n`));
   }
 
