@@ -88,6 +88,12 @@ export class ServerStream {
     else this.#host.outbox.stream(bytes);
   }
 
+  /** A held line is given up: none of it was sent, so, unlike a streamed one, nothing ends it. */
+  #dropHeld(): void {
+    this.#ended = true;
+    this.#held = undefined;
+  }
+
   /**
    * The line ended (`tail` holds its last bytes and newline) or the input did. Returns a line
    * that was held whole, to be routed as if it had never been long.
@@ -193,6 +199,10 @@ export class ServerStream {
 
   /** Ends a line partly sent so that the client discards it: a newline inside an open object. */
   #end(): void {
+    if (this.#held !== undefined) {
+      this.#dropHeld();
+      return;
+    }
     this.#ended = true;
     this.#host.outbox.stream(NEWLINE);
     // The client's line is over: what waited for it may go now.
@@ -205,9 +215,10 @@ export class ServerStream {
    * answered (when its id came before the fault) gets an error at once.
    */
   #broken(stream: JsonStream): void {
-    this.#host.log.warn(`server sent a large line that turned out not to be JSON (${stream.error} at byte ${stream.at}) after its start was forwarded; the line was cut off there`);
+    const held = this.#held !== undefined;
+    this.#host.log.warn(`server sent a large line that turned out not to be JSON (${stream.error} at byte ${stream.at}) ${held ? "while it was held to be redacted; it was dropped" : "after its start was forwarded; the line was cut off there"}`);
     this.#end();
     const pending = this.#for;
-    if (pending !== undefined) this.#host.failed(pending, `mcpgate: the server's answer was malformed (${stream.error} at byte ${stream.at}) and was cut off`);
+    if (pending !== undefined) this.#host.failed(pending, `mcpgate: the server's answer was malformed (${stream.error} at byte ${stream.at})${held ? "" : " and was cut off"}`);
   }
 }

@@ -210,6 +210,26 @@ describe("Router: large lines and redaction", () => {
     assert.equal(h.calls()[0]!.is_error, true);
   });
 
+  it("sends nothing of a held line that turns out malformed, or to answer nothing; a request it named gets an error", () => {
+    const h = harness(LOGGED);
+    h.client(call(1, "cat"));
+    assert.equal(h.router.serverStreamStart([Buffer.from(`{"jsonrpc":"2.0","id":1,"result":{"content":[{"type":"text","text":"${GHP}`)]), true);
+    h.router.serverStreamMore(Buffer.from('"}]} oops'));
+    h.router.serverStreamDone(Buffer.from("\n"));
+    assert.equal(h.toClient.length, 1);
+    const reply = JSON.parse(h.toClient[0]!);
+    assert.equal(reply.id, 1);
+    assert.match(reply.error.message, /^mcpgate: the server's answer was malformed \(.*\)$/);
+    assert.match(h.warnings[0]!, /while it was held to be redacted; it was dropped$/);
+
+    h.client(call(2, "cat"));
+    assert.equal(h.router.serverStreamStart([Buffer.from(`{"result":{"content":[{"type":"text","text":"${GHP}`)]), true);
+    h.router.serverStreamMore(Buffer.from('"}]},"jsonrpc":"2.0","id":9}'));
+    h.router.serverStreamDone(Buffer.from("\n"));
+    assert.equal(h.toClient.length, 1, "nothing of the line answering no request");
+    assert.equal(h.router.pendingCount, 1);
+  });
+
   it("holds a large log message to redact it", () => {
     const h = harness(LOGGED);
     const line = `{"jsonrpc":"2.0","method":"notifications/message","params":{"level":"info","data":"${"f".repeat(200)} ${GHP}"}}\n`;
