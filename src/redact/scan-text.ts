@@ -1,7 +1,7 @@
 // Redaction of one text: every match of the built-in detectors (when on) and of the custom
 // patterns becomes `[REDACTED:<name>]`. Built once per redact block (prepareScanner), applied
-// to each string of a result (redactText). Overlapping matches merge into the first one's
-// replacement, so no part of either survives.
+// to each string of a result (findMatches; redactText for a text replaced whole). Overlapping
+// matches merge into the first one's replacement, so no part of either survives.
 import type { RE2JS } from "re2js";
 import { START_DETECTORS, TRIGGERS } from "./detectors.ts";
 import type { Detector, Match } from "./window.ts";
