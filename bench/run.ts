@@ -7,6 +7,10 @@ import { createHash } from "node:crypto";
 import { readdirSync, readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { runDecisionBench } from "./decision.ts";
+import { logText } from "./log-text.mjs";
+import { redactMember } from "../src/redact/message.ts";
+import { compileRedaction } from "../src/redact/settings.ts";
+import { scanJson } from "../src/wire/scan.ts";
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
 const quick = process.argv.includes("--quick");
@@ -20,6 +24,8 @@ const LATENCY_CALLS = quick ? 500 : 3000;
 const THROUGHPUT_CALLS = quick ? 5_000 : 30_000;
 const IN_FLIGHT = 64;
 const LARGE = quick ? [16 << 20] : [16 << 20, 128 << 20];
+/** `--redact`: only the redaction rows (a 16 MiB result through a tool with `redact`), with the byte relay's time for the same result. */
+const redactOnly = process.argv.includes("--redact");
 
 /**
  * `--pin` (Linux, needs taskset and 2 CPUs): the client and the relay on CPU 0, the server on
@@ -165,6 +171,40 @@ function expectedSha(bytes: number, id: number): string {
     .digest("hex");
 }
 
+/** The log-like text's answer as a line (without its newline), and as mcpgate sends it: redacted. */
+const logLines = new Map<string, string>();
+function logsSha(bytes: number, id: number, redacted: boolean): string {
+  const key = `${bytes}:${id}:${redacted}`;
+  let line = logLines.get(key);
+  if (line === undefined) {
+    line = `{"jsonrpc":"2.0","id":${id},"result":{"content":[{"type":"text","text":${JSON.stringify(logText(bytes))}}]}}`;
+    if (redacted) {
+      const buf = Buffer.from(line);
+      const scan = scanJson(buf);
+      const result = scan.members.find((member) => member.key === "result")!;
+      line = redactMember(buf, result, compileRedaction({ secrets: true }, undefined, "tools.logs.redact")!.scanner, true)!.line.toString("utf8");
+    }
+    logLines.set(key, line);
+  }
+  return createHash("sha256").update(line).digest("hex");
+}
+
+/** One large answer, each in a fresh process of the target so that its peak RSS is that transfer's. */
+interface Transfer {
+  label: string;
+  tool: string;
+  bytes: number;
+  /** The sha256 of the answer the target must deliver (mcpgate redacts what bench/policy.yaml says). */
+  expected(id: number, target: string): string;
+}
+const TRANSFERS: Transfer[] = [
+  ...(redactOnly ? [] : LARGE.map((bytes): Transfer => ({ label: `${bytes >> 20} MiB result`, tool: "big", bytes, expected: (id) => expectedSha(bytes, id) }))),
+  // The same 16 MiB result as big's, through a tool with redact: { secrets: true } (nothing in it to redact).
+  { label: "16 MiB result, redact", tool: "big_redacted", bytes: 16 << 20, expected: (id) => expectedSha(16 << 20, id) },
+  // 16 MiB of log-like text with a secret every MiB, redacted by mcpgate only.
+  { label: "16 MiB log text, redact", tool: "logs", bytes: 16 << 20, expected: (id, target) => logsSha(16 << 20, id, target === "mcpgate") },
+];
+
 interface Sample {
   startupMs: number;
   p50Us: number;
@@ -172,10 +212,14 @@ interface Sample {
   /** CPU the process the client talks to spent per sequential call (the relay's own, or the server's direct). */
   cpuUs: number;
   callsPerSec: number;
-  large: Record<number, { ms: number; rssMiB: number; intact: boolean }>;
+  large: Record<string, { ms: number; rssMiB: number; intact: boolean }>;
 }
 
-async function measure(argv: string[]): Promise<Sample> {
+async function measure(name: string, argv: string[]): Promise<Sample> {
+  if (redactOnly) {
+    const none = Number.NaN;
+    return { startupMs: none, p50Us: none, p99Us: none, cpuUs: none, callsPerSec: none, large: await transfers(name, argv) };
+  }
   const started = performance.now();
   const connection = new Connection(argv);
   await connection.initialize();
@@ -205,49 +249,59 @@ async function measure(argv: string[]): Promise<Sample> {
   const callsPerSec = THROUGHPUT_CALLS / ((performance.now() - t) / 1000);
   await connection.close();
 
+  return { startupMs, p50Us: percentile(rtts, 50), p99Us: percentile(rtts, 99), cpuUs: cpuPerCall, callsPerSec, large: await transfers(name, argv) };
+}
+
+async function transfers(name: string, argv: string[]): Promise<Sample["large"]> {
   const large: Sample["large"] = {};
-  for (const bytes of LARGE) {
-    // A fresh process per size, so its peak RSS is that transfer's.
+  for (const { label, tool, bytes, expected } of TRANSFERS) {
+    // A fresh process per transfer, so its peak RSS is that transfer's.
     const fresh = new Connection(argv);
     await fresh.initialize();
+    if (tool === "logs") await fresh.call(tool, { bytes, prepare: true });
     const begin = performance.now();
     // A relay that loses the message never answers: give up after a generous 30 s.
     let timer: NodeJS.Timeout | undefined;
-    const reply = await Promise.race([fresh.call("big", { bytes }), new Promise<undefined>((resolve) => (timer = setTimeout(() => resolve(undefined), 30_000)))]);
+    const reply = await Promise.race([fresh.call(tool, { bytes }), new Promise<undefined>((resolve) => (timer = setTimeout(() => resolve(undefined), 30_000)))]);
     clearTimeout(timer);
     const ms = performance.now() - begin;
     const rssMiB = fresh.peakRssMiB();
-    const intact = reply?.sha256 === expectedSha(bytes, fresh.lastId);
-    large[bytes] = { ms: intact ? ms : Number.NaN, rssMiB, intact };
+    const intact = reply?.sha256 === expected(fresh.lastId, name);
+    large[label] = { ms: intact ? ms : Number.NaN, rssMiB, intact };
     if (!intact) fresh.child.kill("SIGKILL");
     await fresh.close();
   }
-  return { startupMs, p50Us: percentile(rtts, 50), p99Us: percentile(rtts, 99), cpuUs: cpuPerCall, callsPerSec, large };
+  return large;
 }
 
 const only = process.env.BENCH_ONLY?.split(",");
-const names = Object.keys(TARGETS).filter((name) => only === undefined || only.includes(name) || name === "byte relay" || name === "direct");
+// The SDK relay loses large results: the redaction rows leave it out unless asked for.
+const names = Object.keys(TARGETS).filter((name) => (only === undefined ? !(redactOnly && name === "sdk relay") : only.includes(name)) || name === "byte relay" || name === "direct");
 const samples: Record<string, Sample[]> = Object.fromEntries(names.map((name) => [name, []]));
 for (let run = 0; run < RUNS; run++) {
   // Rotate the order so no target always runs first (or last) on a warm machine.
   const order = names.map((_, i) => names[(i + run) % names.length]!);
   for (const name of order) {
     process.stderr.write(`run ${run + 1}/${RUNS}: ${name}...\n`);
-    samples[name]!.push(await measure(TARGETS[name]!));
+    samples[name]!.push(await measure(name, TARGETS[name]!));
   }
 }
 
 const med = (name: string, pick: (sample: Sample) => number): number => median(samples[name]!.map(pick));
 // Each row: its label, the value of one sample, and what a value that could not be had shows as.
 const rows: Array<[string, (sample: Sample) => number, string]> = [
-  ["initialize response (ms)", (s) => s.startupMs, "lost"],
-  ["tools/call p50 (µs)", (s) => s.p50Us, "lost"],
-  ["tools/call p99 (µs)", (s) => s.p99Us, "lost"],
-  ["CPU per sequential call (µs)", (s) => s.cpuUs, "n/a"],
-  ["pipelined calls/s (64 in flight)", (s) => s.callsPerSec, "lost"],
-  ...LARGE.flatMap((bytes): Array<[string, (sample: Sample) => number, string]> => [
-    [`${bytes >> 20} MiB result (ms)`, (s) => s.large[bytes]!.ms, "lost"],
-    [`${bytes >> 20} MiB peak RSS (MiB)`, (s) => s.large[bytes]!.rssMiB, "lost"],
+  ...(redactOnly
+    ? []
+    : ([
+        ["initialize response (ms)", (s) => s.startupMs, "lost"],
+        ["tools/call p50 (µs)", (s) => s.p50Us, "lost"],
+        ["tools/call p99 (µs)", (s) => s.p99Us, "lost"],
+        ["CPU per sequential call (µs)", (s) => s.cpuUs, "n/a"],
+        ["pipelined calls/s (64 in flight)", (s) => s.callsPerSec, "lost"],
+      ] as Array<[string, (sample: Sample) => number, string]>)),
+  ...TRANSFERS.flatMap(({ label }): Array<[string, (sample: Sample) => number, string]> => [
+    [`${label} (ms)`, (s) => s.large[label]!.ms, "lost"],
+    [`${label.replace(" result", "")} peak RSS (MiB)`, (s) => s.large[label]!.rssMiB, "lost"],
   ]),
 ];
 
@@ -260,7 +314,7 @@ for (const [label, pick, missing] of rows) {
   table.push([label, ...values.map((value) => cell(value, missing)), Number.isNaN(ratio) ? missing : `${ratio.toFixed(2)}×`]);
 }
 // Added latency: what each relay adds over talking to the server directly.
-for (const [label, pick] of [["added p50 (µs)", (s: Sample) => s.p50Us], ["added p99 (µs)", (s: Sample) => s.p99Us]] as const) {
+for (const [label, pick] of redactOnly ? [] : ([["added p50 (µs)", (s: Sample) => s.p50Us], ["added p99 (µs)", (s: Sample) => s.p99Us]] as const)) {
   const added = (name: string): number => med(name, pick) - med("direct", pick);
   table.push([label, ...names.map((name) => (name === "direct" ? "—" : cell(added(name)))), `${(added("mcpgate") / added("byte relay")).toFixed(2)}×`]);
 }
@@ -268,21 +322,30 @@ for (const [label, pick] of [["added p50 (µs)", (s: Sample) => s.p50Us], ["adde
 // unpinned, where the kernel places the three processes changes from run to run.
 const paired = (pick: (sample: Sample) => number): number[] =>
   samples.mcpgate!.map((sample, run) => (pick(sample) - pick(samples.direct![run]!)) / (pick(samples["byte relay"]![run]!) - pick(samples.direct![run]!)));
-const pairedLines = samples.mcpgate === undefined ? [] : (["p50", "p99"] as const).map((p) => {
+const pairedLines = samples.mcpgate === undefined || redactOnly ? [] : (["p50", "p99"] as const).map((p) => {
   const ratios = paired((sample) => (p === "p50" ? sample.p50Us : sample.p99Us));
   return `  added ${p}: median ${median(ratios).toFixed(2)}× (runs: ${ratios.map((ratio) => `${ratio.toFixed(2)}×`).join(" ")})`;
 });
+// A redacted result's time over the byte relay's for the same result, run by run.
+const redactLines =
+  samples.mcpgate === undefined
+    ? []
+    : TRANSFERS.filter(({ label }) => label.endsWith("redact")).map(({ label }) => {
+        const ratios = samples.mcpgate!.map((sample, run) => sample.large[label]!.ms / samples["byte relay"]![run]!.large[label]!.ms);
+        return `  ${label}: median ${median(ratios).toFixed(2)}× (runs: ${ratios.map((ratio) => `${ratio.toFixed(2)}×`).join(" ")})`;
+      });
 const lost = names.filter((name) => samples[name]!.some((sample) => Object.values(sample.large).some((large) => !large.intact)));
 
 const widths = header.map((_, column) => Math.max(...table.map((row) => row[column]!.length)));
 const render = (row: string[]): string => `| ${row.map((value, column) => (column === 0 ? value.padEnd(widths[column]!) : value.padStart(widths[column]!))).join(" | ")} |`;
 console.log(
-  `\nmcpgate benchmark: ${RUNS} run(s), medians; ${LATENCY_CALLS} sequential calls after ${WARMUP} warm-up calls, ${THROUGHPUT_CALLS} pipelined; node ${process.version}${pin ? "; pinned: client and relay on CPU 0, server on CPU 1" : ""}\n`,
+  `\nmcpgate benchmark: ${RUNS} run(s), medians; ${redactOnly ? "redaction rows only" : `${LATENCY_CALLS} sequential calls after ${WARMUP} warm-up calls, ${THROUGHPUT_CALLS} pipelined`}; node ${process.version}${pin ? "; pinned: client and relay on CPU 0, server on CPU 1" : ""}\n`,
 );
 console.log(render(table[0]!));
 console.log(`|${widths.map((width, column) => (column === 0 ? "-".repeat(width + 2) : `${"-".repeat(width + 1)}:`)).join("|")}|`);
 for (const row of table.slice(1)) console.log(render(row));
 if (pairedLines.length > 0) console.log(`\nmcpgate / byte relay, run by run (each run's own direct server subtracted):\n${pairedLines.join("\n")}`);
+if (redactLines.length > 0) console.log(`\nredacted result time / byte relay's for the same result, run by run:\n${redactLines.join("\n")}`);
 console.log(`\nlarge results arrived intact (sha256 checked) through: ${names.filter((name) => !lost.includes(name)).join(", ")}${lost.length ? `; lost or corrupted by: ${lost.join(", ")}` : ""}`);
 
-runDecisionBench(quick);
+if (!redactOnly) runDecisionBench(quick);

@@ -1,8 +1,12 @@
 #!/usr/bin/env node
 // The benchmark's MCP server: raw JSON-RPC lines, no SDK, so the cost measured is the
 // gateway's and not the server's. tools/call "echo" answers with a small text; "big" with a
-// text of `arguments.bytes` bytes, built once and cached.
+// text of `arguments.bytes` bytes, built once and cached ("big_redacted" the same, under a name
+// the benchmark's policy redacts); "logs" with that much log-like text (log-text.mjs).
+import { logText } from "./log-text.mjs";
+
 const big = new Map();
+const logs = new Map();
 const send = (text) => process.stdout.write(text);
 
 function bigBody(bytes) {
@@ -37,11 +41,23 @@ function handle(line) {
       send(`{"jsonrpc":"2.0","id":${id},"result":{"protocolVersion":"2025-06-18","capabilities":{"tools":{}},"serverInfo":{"name":"bench","version":"1"}}}\n`);
       return;
     case "tools/list":
-      send(`{"jsonrpc":"2.0","id":${id},"result":{"tools":[{"name":"echo","inputSchema":{"type":"object"}},{"name":"big","inputSchema":{"type":"object"}}]}}\n`);
+      send(`{"jsonrpc":"2.0","id":${id},"result":{"tools":[{"name":"echo","inputSchema":{"type":"object"}},{"name":"big","inputSchema":{"type":"object"}},{"name":"big_redacted","inputSchema":{"type":"object"}},{"name":"logs","inputSchema":{"type":"object"}}]}}\n`);
       return;
     case "tools/call": {
       const { name, arguments: args } = message.params;
-      if (name === "big") {
+      if (name === "logs") {
+        let line = logs.get(args.bytes);
+        if (line === undefined) {
+          line = Buffer.from(`,"result":{"content":[{"type":"text","text":${JSON.stringify(logText(args.bytes))}}]}}\n`);
+          logs.set(args.bytes, line);
+        }
+        // { prepare: true } builds the text before the timed call, so no target's time holds it.
+        if (args.prepare) return send(`{"jsonrpc":"2.0","id":${id},"result":{"content":[]}}\n`);
+        send(`{"jsonrpc":"2.0","id":${id}`);
+        send(line);
+        return;
+      }
+      if (name === "big" || name === "big_redacted") {
         const body = bigBody(args.bytes);
         send(`{"jsonrpc":"2.0","id":${id},"result":{"content":[{"type":"text","text":"`);
         send(body);

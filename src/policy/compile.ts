@@ -8,6 +8,7 @@ import { isGlob } from "./glob.ts";
 import { firstMatch } from "./glob-match.ts";
 import { schemaCompiler, type LimitObject, type PolicyDocument } from "./schema.ts";
 import { DEFAULT_PIN_SETTINGS, type PinSettings } from "../pins/verdict.ts";
+import { compileRedaction, type CompiledRedaction } from "../redact/settings.ts";
 
 export type Action = "allow" | "deny" | "approve";
 
@@ -59,6 +60,8 @@ export interface CompiledEntry {
   passed: { entry: Check; schema: Check };
   /** The verdict that allows a call through this entry, built once; for a glob, the tool is the call's. */
   allow: Verdict;
+  /** How its results are redacted (all_tools' redact merged with its own), if they are. */
+  redaction?: CompiledRedaction;
 }
 
 export interface CounterSpec {
@@ -91,6 +94,12 @@ export interface CompiledPolicy {
   entryFor(tool: string): CompiledEntry | undefined;
   /** Pinning of tool definitions (SPEC §13): absent when the policy has no `pins`. */
   pins?: PinSettings;
+  /** Whether any result or log message is redacted, so server lines need looking at for it at all. */
+  redacts: boolean;
+  /** How the results of `tool` are redacted, if they are (SPEC §13). */
+  redactionFor(tool: string): CompiledRedaction | undefined;
+  /** How the server's log messages (notifications/message) are redacted: all_tools' redact. */
+  logRedaction: CompiledRedaction | undefined;
 }
 
 /** Lookups are cached per tool name; a client inventing names cannot grow the cache past this. */
@@ -191,6 +200,7 @@ export function compilePolicy(doc: PolicyDocument): CompiledPolicy {
     });
 
   const allToolsLimits = compileLimits(doc.all_tools?.limits, "all_tools");
+  const allToolsRedaction = compileRedaction(doc.all_tools?.redact, undefined, "all_tools.redact");
   const compileRules = (rules: { require?: ConditionDocument[]; deny_if?: ConditionDocument[]; approve_if?: ConditionDocument[] } | undefined, at: string): Rules => ({
     require: (rules?.require ?? []).map((condition, index) => ruleCondition(condition, `${at}.require[${index}]`, "require")),
     denyIf: (rules?.deny_if ?? []).map((condition, index) => ruleCondition(condition, `${at}.deny_if[${index}]`, "deny_if")),
@@ -211,10 +221,13 @@ export function compilePolicy(doc: PolicyDocument): CompiledPolicy {
     };
     if (entry.reason !== undefined) compiled.reason = entry.reason;
     if (entry.schema !== undefined) compiled.schemaProblem = schemaCheck(schemaCompiler().compile(entry.schema));
+    const redaction = entry.redact === undefined ? allToolsRedaction : compileRedaction(doc.all_tools?.redact, entry.redact, `${rule}.redact`);
+    if (redaction !== undefined) compiled.redaction = redaction;
     return [key, compiled];
   });
   const allToolsCounters = distinctCounters(allToolsLimits);
   const hidden = makeMatcher((doc.hide ?? []).map((pattern, index): [string, string] => [pattern, `hide[${index}]`]));
+  const entryFor = makeMatcher(entries);
 
   return {
     defaultEffect: doc.default,
@@ -233,7 +246,13 @@ export function compilePolicy(doc: PolicyDocument): CompiledPolicy {
     hide: Object.freeze([...(doc.hide ?? [])]),
     hides: (doc.hide ?? []).length > 0,
     hiddenBy: hidden,
-    entryFor: makeMatcher(entries),
+    entryFor,
+    redacts: allToolsRedaction !== undefined || entries.some(([, entry]) => entry.redaction !== undefined),
+    redactionFor: (tool) => {
+      const entry = entryFor(tool);
+      return entry === undefined ? allToolsRedaction : entry.redaction;
+    },
+    logRedaction: allToolsRedaction,
     ...(doc.pins === undefined ? {} : { pins: Object.freeze({ onChange: doc.pins.on_change ?? DEFAULT_PIN_SETTINGS.onChange, newTools: doc.pins.new_tools ?? DEFAULT_PIN_SETTINGS.newTools }) }),
   };
 }

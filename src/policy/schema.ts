@@ -5,6 +5,7 @@ import { Ajv, type ValidateFunction } from "ajv";
 import { conditionProblem, OPERATORS, parsePath } from "./conditions.ts";
 import { parseWindow } from "./duration.ts";
 import { globProblem } from "./glob.ts";
+import { redactSchema, patternSchema } from "./redact-schema.ts";
 
 /** Node's timers cannot wait longer than 2^31-1 ms (~24.8 days); one day is plenty for a human. */
 const MAX_APPROVAL_TIMEOUT_MS = 86_400_000;
@@ -92,6 +93,7 @@ export const entrySchema = strictObject({
   deny_if: conditions,
   approve_if: conditions,
   schema: jsonSchemaSchema.optional(),
+  redact: redactSchema.optional(),
 });
 
 export type EntryDocument = Infer<typeof entrySchema>;
@@ -109,6 +111,7 @@ export const policySchema = strictObject({
       require: conditions,
       deny_if: conditions,
       approve_if: conditions,
+      redact: redactSchema.optional(),
     })
     .optional(),
   // Entries are validated one by one (see load.ts): a record schema would silently drop a
@@ -178,6 +181,8 @@ export function knownKeys(path: readonly (string | number)[]): readonly string[]
   if (path.length === 1 && first === "approval") return Object.keys(policySchema.shape.approval.unwrap().shape);
   if (path.length === 1 && first === "pins") return Object.keys(policySchema.shape.pins.unwrap().shape);
   if (path.length === 2 && first === "tools") return Object.keys(entrySchema.shape);
+  if (last === "redact" && (path.length === 2 || path.length === 3)) return Object.keys(redactSchema.shape);
+  if (typeof last === "number" && path[path.length - 2] === "patterns" && path[path.length - 3] === "redact") return Object.keys(patternSchema.shape);
   if (typeof last !== "number" || path.length < 3) return undefined;
   const list = path[path.length - 2];
   if (list === "limits") return Object.keys(limitObjectSchema.shape);

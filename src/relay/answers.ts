@@ -1,9 +1,10 @@
 // The server's answers. Each is matched to the request in flight it answers, exactly by id:
 // one that answers nothing the server was sent (a call mcpgate denied, one still held for a
 // human, a second answer) is dropped. A list a client could take for a tools/list's answer
-// loses hidden tools. A forwarded call's answer completes its audit record. A round the server
-// opens for a 2026-07-28 call (`input_required`) has its state wrapped in one of mcpgate's, so
-// the client's retry is known as the continuation of a call already judged (SPEC §10).
+// loses hidden tools. A call of a tool with `redact` has its answer redacted (redactions.ts). A
+// forwarded call's answer completes its audit record. A round the server opens for a
+// 2026-07-28 call (`input_required`) has its state wrapped in one of mcpgate's, so the client's
+// retry is known as the continuation of a call already judged (SPEC §10).
 import { argumentsDigest } from "../approval/request-state.ts";
 import type { Rounds } from "../approval/rounds.ts";
 import type { CallAudit } from "../audit/call-event.ts";
@@ -17,8 +18,9 @@ import { requestTaskId } from "./denied-tasks.ts";
 import type { InFlight, Pending } from "./in-flight.ts";
 import type { LivePolicy } from "./live-policy.ts";
 import type { Logger } from "./log.ts";
-import { serverRound, withoutHiddenTools, withRequestState, type ListObserver } from "./rewrite.ts";
 import type { PinTracker } from "../pins/tracker.ts";
+import type { Redactions } from "./redactions.ts";
+import { serverRound, withoutHiddenTools, withRequestState, type ListObserver } from "./rewrite.ts";
 import type { ClientSession } from "./session.ts";
 
 export interface AnswersOptions {
@@ -37,6 +39,8 @@ export interface AnswersOptions {
   taskCalls: TaskCalls;
   /** The server's pins, checked on every tools/list answer when the policy pins. */
   pins?: PinTracker;
+  /** Redacts (or withholds) the answers to calls of tools with `redact`. */
+  redactions: Redactions;
 }
 
 const ISERROR = Buffer.from('"isError"');
@@ -68,19 +72,24 @@ export class Answers {
         this.#dropped(id.raw);
         return DROP;
       }
-      return isError ? undefined : this.#filterTools(buf, id, members, cancelled);
+      const filtered = isError ? undefined : this.#filterTools(buf, id, members, cancelled.method);
+      // The client gave up on it, but its bytes still reach the client: redacted like any.
+      return this.#options.redactions.answer(buf, members, id, filtered, cancelled.tool, pending?.modern !== undefined).answer;
     }
     inFlight.close(pending);
     // Only the one answer to initialize is decoded here; every other response costs a comparison.
     if ((pending.method === "initialize" || pending.method === "server/discover") && !isError) this.#options.session.serverInitialized(buf, members);
     const round = pending.modern === undefined || isError ? undefined : serverRound(buf, members);
     const rewritten = round !== undefined ? this.#wrapRound(buf, members, pending, round.state) : isError ? undefined : this.#filterTools(buf, id, members, pending.method);
+    // A round is no result yet: what the server asks for is its own text, not the tool's output.
+    const redacted = round === undefined ? this.#options.redactions.answer(buf, members, id, rewritten, pending.tool, pending.modern !== undefined) : { answer: rewritten };
     if (pending.taskId !== undefined && !isError) this.#sawTask(buf, members, pending);
     if (pending.call !== undefined && audit.enabled && !this.#madeTask(buf, members, pending, isError)) {
-      audit.forwarded(pending.call, pending.started, round === undefined ? { is_error: isError || resultIsError(buf, members) } : { is_error: false, input_required: true });
+      const outcome = round === undefined ? { is_error: isError || redacted.error !== undefined || resultIsError(buf, members) } : { is_error: false, input_required: true };
+      audit.forwarded(pending.call, pending.started, { ...outcome, ...redacted.audit });
     }
     this.#options.settle(pending, collector);
-    return rewritten;
+    return redacted.answer;
   }
 
   /** The request in flight a streamed response with this id answers, if the server was sent it. */

@@ -19,6 +19,7 @@ import { InFlight, type Pending } from "./in-flight.ts";
 import type { LivePolicy } from "./live-policy.ts";
 import type { Logger } from "./log.ts";
 import { Outbox } from "./outbox.ts";
+import { Redactions } from "./redactions.ts";
 import { Retries } from "./retries.ts";
 import { DeniedTasks } from "./denied-tasks.ts";
 import { ServerStream } from "./server-stream.ts";
@@ -61,6 +62,8 @@ export interface Parts {
   /** Calls the server made a task of, whose audit records wait for the task's end. */
   taskCalls: TaskCalls;
   answers: Answers;
+  /** Redaction of answers and log messages (SPEC §13). */
+  redactions: Redactions;
   stream: ServerStream;
   cancelContext: CancelContext;
   /** One request is settled: when its batch has no other left waiting, the batch's own answers go out (into `collector`, if given). */
@@ -121,7 +124,8 @@ export function assemble(options: RouterOptions): Parts {
     ...(pins === undefined ? {} : { pins }),
   });
   const taskCalls = new TaskCalls(audit);
-  const answers = new Answers({ live, inFlight, audit, session, log, send, settle, rounds, taskCalls, ...(pins === undefined ? {} : { pins }) });
+  const redactions = new Redactions({ live, inFlight, audit, log, send, settle });
+  const answers = new Answers({ live, inFlight, audit, session, log, send, settle, rounds, taskCalls, redactions, ...(pins === undefined ? {} : { pins }) });
   const stream = new ServerStream({
     log,
     outbox,
@@ -129,6 +133,10 @@ export function assemble(options: RouterOptions): Parts {
     answering: (raw) => answers.answering(raw),
     answered: (pending, isError) => answers.streamed(pending, isError),
     failed: (pending, message) => answers.fail(pending, SERVER_ERROR, message),
+    holdLimit: (pending) => redactions.holdLimit(pending),
+    holdLimitUnknown: (response) => redactions.holdLimitUnknown(response),
+    holdLimitMessage: (method) => redactions.holdLimitMessage(method),
+    withheld: (pending, bytes) => redactions.withheld(pending, bytes),
   });
-  return { live, outbox, inFlight, session, audit, approvals, calls, deniedTasks, taskCalls, answers, stream, cancelContext: { inFlight, approvals, audit, settle }, settle };
+  return { live, outbox, inFlight, session, audit, approvals, calls, deniedTasks, taskCalls, answers, redactions, stream, cancelContext: { inFlight, approvals, audit, settle }, settle };
 }

@@ -68,9 +68,9 @@ export function splitClientBatch(line: Buffer, elements: Span[], batch: BatchRep
   return Buffer.from(`[${kept.map((part) => (Buffer.isBuffer(part) ? part.toString("utf8") : line.toString("utf8", part.start, part.end))).join(",")}]\n`);
 }
 
-/** A server batch element's fate: kept as is (undefined), rewritten (text), or dropped. */
+/** A server batch element's fate: kept as is (undefined), rewritten (text, or bytes ending as the message did), or dropped. */
 export const DROP = Symbol("drop");
-export type ElementAnswer = string | undefined | typeof DROP;
+export type ElementAnswer = string | Buffer | undefined | typeof DROP;
 
 /**
  * Settles a server batch element by element; `own` collects mcpgate's answers to client
@@ -89,7 +89,7 @@ export function mergeServerBatch(line: Buffer, elements: Span[], handle: (elemen
       continue;
     }
     if (text !== undefined) changed = true;
-    parts.push(text ?? element.toString("utf8"));
+    parts.push(text === undefined ? element.toString("utf8") : Buffer.isBuffer(text) ? text.toString("utf8").trimEnd() : text);
   }
   if (!changed && own.length === 0) return line;
   for (const reply of own) parts.push(reply.toString("utf8").trimEnd());

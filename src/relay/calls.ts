@@ -68,8 +68,8 @@ function asLine(bytes: Buffer): Buffer {
 
 /** What judging came to: forward it (or `bytes` in its place), ask a human, or neither (a reply says why, if it has an id). */
 type Judged =
-  | { action: "forward"; verdict?: Verdict; field?: Held["field"]; approval?: "accepted" | "session"; bytes?: Buffer; modern?: ModernCall }
-  | { action: "ask"; verdict: Verdict; args: Record<string, unknown>; field: Held["field"]; modern?: ModernCall; task: boolean }
+  | { action: "forward"; tool: string; verdict?: Verdict; field?: Held["field"]; approval?: "accepted" | "session"; bytes?: Buffer; modern?: ModernCall }
+  | { action: "ask"; tool: string; verdict: Verdict; args: Record<string, unknown>; field: Held["field"]; modern?: ModernCall; task: boolean }
   | { action: "refuse"; reply?: Buffer };
 
 /** Past this, a call's line is kept as it is rather than copied (it is a buffer of its own by then). */
@@ -101,6 +101,7 @@ export class Calls {
       return judged.reply;
     }
     const pending = inFlight.open(id, "tools/call", now(), batch);
+    pending.tool = judged.tool;
     if (judged.modern !== undefined) pending.modern = judged.modern;
     if (judged.action === "ask") {
       if (judged.task) pending.task = true;
@@ -183,18 +184,18 @@ export class Calls {
       case "forward":
         charge(counters, due, at);
         if (log.verbose) log.info(`allow ${name} (${verdict.rule})`);
-        return { action: "forward", verdict, field, ...(sessionAllowed ? { approval: "session" } : {}), ...(era.modern ? { modern: modernCall(buf, name, verdict.rule) } : {}) };
+        return { action: "forward", tool: name, verdict, field, ...(sessionAllowed ? { approval: "session" } : {}), ...(era.modern ? { modern: modernCall(buf, name, verdict.rule) } : {}) };
       case "ask":
         if (era.modern && !approverSet && id !== undefined) {
           log.warn(`asking a human about ${name} [${verdict.rule}] via the client (an input_required round)`);
           return { action: "refuse", reply: resultReply(id, this.#options.rounds.approval(verdict, args, buf, field)) };
         }
-        return { action: "ask", verdict, args, field, task, ...(era.modern ? { modern: modernCall(buf, name, verdict.rule) } : {}) };
+        return { action: "ask", tool: name, verdict, args, field, task, ...(era.modern ? { modern: modernCall(buf, name, verdict.rule) } : {}) };
       case "dry-run-forward": {
         const would = verdict.effect === "approve" ? "approve" : "deny";
         log.warn(would === "approve" ? `dry run: would ask a human about ${name} [${verdict.rule}]; forwarding` : `dry run: would deny ${denialText(verdict)} [${verdict.rule}]; forwarding`);
         audit.wouldHave(would, verdict, field);
-        return { action: "forward", ...(era.modern ? { modern: modernCall(buf, name, verdict.rule) } : {}) };
+        return { action: "forward", tool: name, ...(era.modern ? { modern: modernCall(buf, name, verdict.rule) } : {}) };
       }
       case "deny":
         log.warn(`${denialText(verdict)} [${verdict.rule}]`);
@@ -221,7 +222,7 @@ export class Calls {
       return { action: "refuse", reply: resultReply(id, this.#denial(outcome.verdict, modern, task)) };
     }
     const { bytes, verdict, approval, rule, digest } = outcome;
-    return { action: "forward", bytes, verdict, field, ...(approval === undefined ? {} : { approval }), modern: { tool: name, digest, rule } };
+    return { action: "forward", tool: name, bytes, verdict, field, ...(approval === undefined ? {} : { approval }), modern: { tool: name, digest, rule } };
   }
 
   /** The result that denies a call: a task of ours for a call that asked for one. */

@@ -23,6 +23,8 @@ export interface Pending {
   task?: true;
   /** For a tasks/* request while some call's record waits for its task: the task it names. */
   taskId?: string;
+  /** For a tools/call: the tool it calls, whatever was decided (its result may need redacting). */
+  tool?: string;
 }
 
 /**
@@ -37,6 +39,12 @@ export interface ModernCall {
   line?: Buffer;
 }
 
+/** What is kept of a request the client cancelled after it was sent: enough to pass its late answer. */
+export interface Cancelled {
+  method: string;
+  tool?: string;
+}
+
 const DEFAULT_MAX_PENDING = 65_536;
 /** How many denied ids and cancelled requests are remembered; past this, the oldest go. */
 const MEMORY = 1_024;
@@ -45,8 +53,8 @@ export class InFlight {
   readonly #pending = new Map<string, Pending>();
   /** Ids of calls mcpgate denied, so a later notifications/cancelled for them is not forwarded. */
   readonly #denied = new Set<string>();
-  /** Requests the server was sent and the client then cancelled, with their methods: a late answer still passes. */
-  readonly #cancelled = new Map<string, string>();
+  /** Requests the server was sent and the client then cancelled: a late answer still passes. */
+  readonly #cancelled = new Map<string, Cancelled>();
   readonly #max: number;
 
   constructor(max = DEFAULT_MAX_PENDING) {
@@ -105,15 +113,15 @@ export class InFlight {
 
   /** The client cancelled `pending` after it was sent: the server may still answer it, once. */
   rememberCancelled(pending: Pending): void {
-    this.#cancelled.set(pending.id.key, pending.method);
+    this.#cancelled.set(pending.id.key, pending.tool === undefined ? { method: pending.method } : { method: pending.method, tool: pending.tool });
     if (this.#cancelled.size > MEMORY) this.#cancelled.delete(this.#cancelled.keys().next().value as string);
   }
 
-  /** The method of a request sent and then cancelled under `key`, forgotten as it is returned. */
-  takeCancelled(key: string): string | undefined {
-    const method = this.#cancelled.get(key);
-    if (method !== undefined) this.#cancelled.delete(key);
-    return method;
+  /** The request sent and then cancelled under `key`, forgotten as it is returned. */
+  takeCancelled(key: string): Cancelled | undefined {
+    const cancelled = this.#cancelled.get(key);
+    if (cancelled !== undefined) this.#cancelled.delete(key);
+    return cancelled;
   }
 
   /** Whether a tools/list in flight has an id a client would take `id` for, once numbers and strings are confused. */

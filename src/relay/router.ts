@@ -183,7 +183,9 @@ export class Router {
     }
     const scan = scanJson(line, {}, 0, end);
     if (scan.ok && scan.type === "array") {
-      const merged = mergeServerBatch(line, scan.members, (element, message, own) => (message.kind === "response" ? this.#parts.answers.response(element, message, own) : undefined));
+      const merged = mergeServerBatch(line, scan.members, (element, message, own) =>
+        message.kind === "response" ? this.#parts.answers.response(element, message, own) : message.kind === "notification" ? this.#parts.redactions.logMessage(element, message.method, message.members) : undefined,
+      );
       if (merged !== undefined) this.#parts.outbox.send(merged);
       return;
     }
@@ -193,8 +195,8 @@ export class Router {
       return;
     }
     if (message.kind === "notification" && this.#parts.taskCalls.waiting) this.#parts.answers.notification(line, message.method, message.members);
-    const answer = message.kind === "response" ? this.#parts.answers.response(line, message) : undefined;
-    if (answer !== DROP) this.#parts.outbox.send(answer === undefined ? line : Buffer.from(`${answer}\n`));
+    const answer = message.kind === "response" ? this.#parts.answers.response(line, message) : message.kind === "notification" ? this.#parts.redactions.logMessage(line, message.method, message.members) : undefined;
+    if (answer !== DROP) this.#parts.outbox.send(answer === undefined ? line : Buffer.isBuffer(answer) ? answer : Buffer.from(`${answer}\n`));
   }
 
   /** A server line has passed the streaming threshold; see server-stream.ts. */
@@ -207,7 +209,9 @@ export class Router {
   }
 
   serverStreamDone(tail: Buffer | undefined): void {
-    this.#parts.stream.done(tail);
+    // A line held whole for redaction (see server-stream.ts) is routed like any other.
+    const whole = this.#parts.stream.done(tail);
+    if (whole !== undefined) this.fromServer(whole);
   }
 
   /** The server is gone: every request still waiting gets an error naming why. */

@@ -4,6 +4,10 @@
 // (wire/stream.ts) follows it in constant memory. A response is checked against the requests in
 // flight as soon as its id has arrived (the TypeScript SDK writes the id last); checked before
 // each chunk is sent, a line found to answer nothing the server was sent never arrives whole.
+// A line that may have to be redacted (SPEC §13: it answers, or may answer, a call of a tool
+// with `redact`, or is a log message under all_tools' `redact`) is held instead of streamed,
+// up to its max_bytes, and routed whole when it ends; past max_bytes it is dropped as it comes
+// and its request gets the withheld result. Held lines found not to need it stream from there.
 import type { Pending } from "./in-flight.ts";
 import type { Logger } from "./log.ts";
 import type { Outbox } from "./outbox.ts";
@@ -20,6 +24,21 @@ export interface StreamHost {
   answered(pending: Pending, isError: boolean): void;
   /** The streamed answer to `pending` was cut off as malformed: answer it now. */
   failed(pending: Pending, message: string): void;
+  /** How many bytes of a line answering `pending` may be held to be redacted; undefined when it is not redacted. */
+  holdLimit(pending: Pending): number | undefined;
+  /** The same for a line whose request is not known yet (`response`: it is a response). */
+  holdLimitUnknown(response: boolean): number | undefined;
+  /** The same for a server notification or request (`method`: its raw JSON, undefined until read). */
+  holdLimitMessage(method: string | undefined): number | undefined;
+  /** The held answer to `pending` grew past what may be held (`bytes` in all): it is withheld. */
+  withheld(pending: Pending, bytes: number): void;
+}
+
+/** A line held whole to be redacted: its bytes so far, or none once past the limit (`over`). */
+interface Held {
+  chunks: Buffer[];
+  bytes: number;
+  over: boolean;
 }
 
 const NEWLINE = Buffer.from("\n");
@@ -32,6 +51,8 @@ export class ServerStream {
   #for: Pending | undefined;
   /** The line was ended early (cut or malformed): the rest of it is not forwarded. */
   #ended = false;
+  /** Set while the line is held rather than streamed. */
+  #held: Held | undefined;
 
   constructor(host: StreamHost) {
     this.#host = host;
@@ -48,6 +69,11 @@ export class ServerStream {
     // An answer to an id the server was never sent is not streamed at all.
     if (this.#answers(stream) === false) return false;
     this.#stream = stream;
+    if (this.#holdLimit(stream) !== undefined) {
+      this.#held = { chunks: [], bytes: 0, over: false };
+      for (const bytes of head) this.#hold(stream, bytes);
+      return true;
+    }
     this.#host.outbox.streaming = true;
     for (const bytes of head) this.#host.outbox.stream(bytes);
     return true;
@@ -58,11 +84,24 @@ export class ServerStream {
     if (this.#ended) return;
     if (!stream.push(bytes)) this.#broken(stream);
     else if (this.#answers(stream) === false) this.#end();
+    else if (this.#held !== undefined) this.#hold(stream, bytes);
     else this.#host.outbox.stream(bytes);
   }
 
-  /** The line ended (`tail` holds its last bytes and newline) or the input did. */
-  done(tail: Buffer | undefined): void {
+  /** A held line is given up: none of it was sent, so, unlike a streamed one, nothing ends it. */
+  #dropHeld(): void {
+    this.#ended = true;
+    this.#held = undefined;
+  }
+
+  /**
+   * The line ended (`tail` holds its last bytes and newline) or the input did. Returns a line
+   * that was held whole, to be routed as if it had never been long.
+   */
+  done(tail: Buffer | undefined): Buffer | undefined {
+    const held = this.#held;
+    this.#held = undefined;
+    if (held !== undefined) return this.#doneHeld(held, tail);
     const stream = this.#stream!;
     if (!this.#ended) {
       if (tail === undefined || !stream.push(tail) || !stream.end()) {
@@ -78,6 +117,64 @@ export class ServerStream {
     this.#stream = undefined;
     this.#for = undefined;
     this.#host.outbox.streaming = false;
+    return undefined;
+  }
+
+  /** How many bytes of the line, as far as it has come, may be held; undefined when it need not be. */
+  #holdLimit(stream: JsonStream): number | undefined {
+    if (stream.keys.includes("method")) return this.#host.holdLimitMessage(stream.values.get("method"));
+    if (this.#for !== undefined) return this.#host.holdLimit(this.#for);
+    return this.#host.holdLimitUnknown(stream.keys.includes("result") || stream.keys.includes("error"));
+  }
+
+  /** More of a held line: kept while within the limit, dropped past it; streamed from here if it proves not to need redacting. */
+  #hold(stream: JsonStream, bytes: Buffer): void {
+    const held = this.#held!;
+    held.bytes += bytes.length;
+    const limit = this.#holdLimit(stream);
+    if (limit === undefined && !held.over) {
+      this.#held = undefined;
+      this.#host.outbox.streaming = true;
+      for (const chunk of held.chunks) this.#host.outbox.stream(chunk);
+      this.#host.outbox.stream(bytes);
+      return;
+    }
+    if (held.over) return;
+    if (limit !== undefined && held.bytes > limit) {
+      held.over = true;
+      held.chunks = [];
+      return;
+    }
+    held.chunks.push(bytes);
+  }
+
+  /** A held line ended: whole, to be routed; or past its limit, withheld. */
+  #doneHeld(held: Held, tail: Buffer | undefined): Buffer | undefined {
+    const stream = this.#stream!;
+    const pending = this.#for;
+    this.#stream = undefined;
+    this.#for = undefined;
+    if (this.#ended) return undefined;
+    if (tail === undefined || !stream.push(tail) || !stream.end()) {
+      if (tail === undefined) stream.end();
+      this.#host.log.warn(`server sent a large line that turned out not to be JSON (${stream.error} at byte ${stream.at}); it was held to be redacted, and was dropped`);
+      if (pending !== undefined) this.#host.failed(pending, `mcpgate: the server's answer was malformed (${stream.error} at byte ${stream.at})`);
+      return undefined;
+    }
+    if (this.#answersAt(stream, pending) === false) return undefined;
+    const bytes = held.bytes + tail.length;
+    if (!held.over) return Buffer.concat([...held.chunks, tail], bytes);
+    const answered = this.#for ?? pending;
+    this.#for = undefined;
+    if (answered !== undefined) this.#host.withheld(answered, bytes);
+    else this.#host.log.warn(`dropped a server message of ${bytes} bytes: it was held to be redacted, and is larger than max_bytes`);
+    return undefined;
+  }
+
+  /** #answers for a line whose state was already taken apart (`pending`: the request it named so far). */
+  #answersAt(stream: JsonStream, pending: Pending | undefined): boolean | undefined {
+    this.#for = pending;
+    return this.#answers(stream);
   }
 
   /**
@@ -102,6 +199,10 @@ export class ServerStream {
 
   /** Ends a line partly sent so that the client discards it: a newline inside an open object. */
   #end(): void {
+    if (this.#held !== undefined) {
+      this.#dropHeld();
+      return;
+    }
     this.#ended = true;
     this.#host.outbox.stream(NEWLINE);
     // The client's line is over: what waited for it may go now.
@@ -114,9 +215,10 @@ export class ServerStream {
    * answered (when its id came before the fault) gets an error at once.
    */
   #broken(stream: JsonStream): void {
-    this.#host.log.warn(`server sent a large line that turned out not to be JSON (${stream.error} at byte ${stream.at}) after its start was forwarded; the line was cut off there`);
+    const held = this.#held !== undefined;
+    this.#host.log.warn(`server sent a large line that turned out not to be JSON (${stream.error} at byte ${stream.at}) ${held ? "while it was held to be redacted; it was dropped" : "after its start was forwarded; the line was cut off there"}`);
     this.#end();
     const pending = this.#for;
-    if (pending !== undefined) this.#host.failed(pending, `mcpgate: the server's answer was malformed (${stream.error} at byte ${stream.at}) and was cut off`);
+    if (pending !== undefined) this.#host.failed(pending, `mcpgate: the server's answer was malformed (${stream.error} at byte ${stream.at})${held ? "" : " and was cut off"}`);
   }
 }
