@@ -20,6 +20,7 @@ import type { LivePolicy } from "./live-policy.ts";
 import type { Logger } from "./log.ts";
 import type { PinTracker } from "../pins/tracker.ts";
 import type { Redactions } from "./redactions.ts";
+import type { TaskTools } from "./task-tools.ts";
 import { serverRound, withoutHiddenTools, withRequestState, type ListObserver } from "./rewrite.ts";
 import type { ClientSession } from "./session.ts";
 
@@ -41,6 +42,8 @@ export interface AnswersOptions {
   pins?: PinTracker;
   /** Redacts (or withholds) the answers to calls of tools with `redact`. */
   redactions: Redactions;
+  /** Tasks of tools whose results are redacted: their later answers are redacted too. */
+  taskTools: TaskTools;
 }
 
 const ISERROR = Buffer.from('"isError"');
@@ -84,6 +87,7 @@ export class Answers {
     // A round is no result yet: what the server asks for is its own text, not the tool's output.
     const redacted = round === undefined ? this.#options.redactions.answer(buf, members, id, rewritten, pending.tool, pending.modern !== undefined) : { answer: rewritten };
     if (pending.taskId !== undefined && !isError) this.#sawTask(buf, members, pending);
+    if (pending.method === "tools/call" && pending.tool !== undefined && !isError && this.#options.live.current.redactionFor(pending.tool) !== undefined) this.#options.taskTools.remember(buf, members, pending.tool);
     if (pending.call !== undefined && audit.enabled && !this.#madeTask(buf, members, pending, isError)) {
       const outcome = round === undefined ? { is_error: isError || redacted.error !== undefined || resultIsError(buf, members) } : { is_error: false, input_required: true };
       audit.forwarded(pending.call, pending.started, { ...outcome, ...redacted.audit });
@@ -122,10 +126,21 @@ export class Answers {
     this.#options.settle(pending);
   }
 
-  /** A tasks/* request while records wait for tasks: its answer will be looked at for the task's state. */
+  /** A tasks/* request while records wait for tasks or tasks are redacted: its answer is looked at for the task's state, and redacted if its task's tool is. */
   follow(pending: Pending, buf: Buffer, members: Span[]): void {
     const taskId = requestTaskId(buf, members);
-    if (taskId !== undefined) pending.taskId = taskId;
+    if (taskId === undefined) return;
+    pending.taskId = taskId;
+    // The answer carries that tool's result (or its state): redacted as the tool's own answer.
+    const tool = this.#options.taskTools.toolOf(taskId);
+    if (tool !== undefined) pending.tool = tool;
+  }
+
+  /** A server task notification about a task whose results are redacted may carry its result inline: not forwarded (clients poll tasks/get). */
+  taskNotification(buf: Buffer, method: string, members: Span[]): typeof DROP | undefined {
+    if (!method.startsWith("notifications/tasks") || !this.#options.taskTools.concerns(buf, members)) return undefined;
+    this.#options.log.warn(`dropped a ${method} about a task of a tool whose results are redacted (it may carry the result); the client gets it from tasks/get`);
+    return DROP;
   }
 
   /** A server notification while records wait for tasks: a task status notification is a sight of one. */

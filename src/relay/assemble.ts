@@ -21,6 +21,7 @@ import type { Logger } from "./log.ts";
 import { Outbox } from "./outbox.ts";
 import { Redactions } from "./redactions.ts";
 import { Retries } from "./retries.ts";
+import { TaskTools } from "./task-tools.ts";
 import { DeniedTasks } from "./denied-tasks.ts";
 import { ServerStream } from "./server-stream.ts";
 import { ClientSession } from "./session.ts";
@@ -61,6 +62,8 @@ export interface Parts {
   deniedTasks: DeniedTasks;
   /** Calls the server made a task of, whose audit records wait for the task's end. */
   taskCalls: TaskCalls;
+  /** Tasks of tools whose results are redacted. */
+  taskTools: TaskTools;
   answers: Answers;
   /** Redaction of answers and log messages (SPEC §13). */
   redactions: Redactions;
@@ -125,7 +128,8 @@ export function assemble(options: RouterOptions): Parts {
   });
   const taskCalls = new TaskCalls(audit);
   const redactions = new Redactions({ live, inFlight, audit, log, send, settle });
-  const answers = new Answers({ live, inFlight, audit, session, log, send, settle, rounds, taskCalls, redactions, ...(pins === undefined ? {} : { pins }) });
+  const taskTools = new TaskTools();
+  const answers = new Answers({ live, inFlight, audit, session, log, send, settle, rounds, taskCalls, redactions, taskTools, ...(pins === undefined ? {} : { pins }) });
   const stream = new ServerStream({
     log,
     outbox,
@@ -138,5 +142,5 @@ export function assemble(options: RouterOptions): Parts {
     holdLimitMessage: (method) => redactions.holdLimitMessage(method),
     withheld: (pending, bytes) => redactions.withheld(pending, bytes),
   });
-  return { live, outbox, inFlight, session, audit, approvals, calls, deniedTasks, taskCalls, answers, redactions, stream, cancelContext: { inFlight, approvals, audit, settle }, settle };
+  return { live, outbox, inFlight, session, audit, approvals, calls, deniedTasks, taskCalls, taskTools, answers, redactions, stream, cancelContext: { inFlight, approvals, audit, settle }, settle };
 }

@@ -9,7 +9,7 @@ import { errorReply, INTERNAL_ERROR, INVALID_REQUEST, SERVER_ERROR } from "../wi
 import { scanJson, type Span } from "../wire/scan.ts";
 import type { CompiledPolicy } from "../policy/compile.ts";
 import { assemble, type Parts, type RouterOptions } from "./assemble.ts";
-import { BatchReplies, DROP, mergeServerBatch, splitClientBatch, type ElementOutcome } from "./batch.ts";
+import { BatchReplies, DROP, mergeServerBatch, splitClientBatch, type ElementAnswer, type ElementOutcome } from "./batch.ts";
 import { cancel } from "./cancellation.ts";
 import { idOfLine, intake } from "./intake.ts";
 import { swapPolicy, type Reloaded } from "./live-policy.ts";
@@ -118,7 +118,7 @@ export class Router {
         }
         if (message.method === "initialize") this.#parts.session.initialize(buf, message.members);
         const pending = this.#parts.inFlight.open(message.id, message.method, this.#options.now(), batch);
-        if (message.method.startsWith("tasks/") && this.#parts.taskCalls.waiting) this.#parts.answers.follow(pending, buf, message.members);
+        if (message.method.startsWith("tasks/") && (this.#parts.taskCalls.waiting || this.#parts.taskTools.size > 0)) this.#parts.answers.follow(pending, buf, message.members);
         return "forward";
       }
     }
@@ -184,7 +184,7 @@ export class Router {
     const scan = scanJson(line, {}, 0, end);
     if (scan.ok && scan.type === "array") {
       const merged = mergeServerBatch(line, scan.members, (element, message, own) =>
-        message.kind === "response" ? this.#parts.answers.response(element, message, own) : message.kind === "notification" ? this.#parts.redactions.logMessage(element, message.method, message.members) : undefined,
+        message.kind === "response" ? this.#parts.answers.response(element, message, own) : message.kind === "notification" ? this.#serverNotification(element, message.method, message.members) : undefined,
       );
       if (merged !== undefined) this.#parts.outbox.send(merged);
       return;
@@ -195,8 +195,14 @@ export class Router {
       return;
     }
     if (message.kind === "notification" && this.#parts.taskCalls.waiting) this.#parts.answers.notification(line, message.method, message.members);
-    const answer = message.kind === "response" ? this.#parts.answers.response(line, message) : message.kind === "notification" ? this.#parts.redactions.logMessage(line, message.method, message.members) : undefined;
+    const answer = message.kind === "response" ? this.#parts.answers.response(line, message) : message.kind === "notification" ? this.#serverNotification(line, message.method, message.members) : undefined;
     if (answer !== DROP) this.#parts.outbox.send(answer === undefined ? line : Buffer.isBuffer(answer) ? answer : Buffer.from(`${answer}\n`));
+  }
+
+  /** A server notification: a log message redacted, a task's that may carry a redacted tool's result dropped. */
+  #serverNotification(buf: Buffer, method: string, members: Span[]): ElementAnswer {
+    if (this.#parts.taskTools.size > 0 && this.#parts.answers.taskNotification(buf, method, members) === DROP) return DROP;
+    return this.#parts.redactions.logMessage(buf, method, members);
   }
 
   /** A server line has passed the streaming threshold; see server-stream.ts. */

@@ -246,3 +246,41 @@ describe("Router: large lines and redaction", () => {
     assert.equal(h.toClient.join(""), line);
   });
 });
+
+describe("Router: redacted answers of tasks", () => {
+  const taskCall = (id: number, name: string) => `{"jsonrpc":"2.0","id":${id},"method":"tools/call","params":{"name":"${name}","arguments":{},"task":{"ttl":60000}}}\n`;
+  const created = (id: number, taskId: string) => `{"jsonrpc":"2.0","id":${id},"result":{"task":{"taskId":"${taskId}","status":"working","ttl":60000}}}\n`;
+  const request = (id: number, method: string, taskId: string) => `{"jsonrpc":"2.0","id":${id},"method":"${method}","params":{"taskId":"${taskId}"}}\n`;
+  const modernGet = (id: number, taskId: string, text: string) =>
+    `{"jsonrpc":"2.0","id":${id},"result":{"taskId":"${taskId}","status":"completed","result":{"content":[{"type":"text","text":${JSON.stringify(text)}}],"resultType":"complete"},"resultType":"complete"}}\n`;
+
+  it("redacts a task's result when it comes by tasks/result or inline in tasks/get, as the tool's own answer would be", () => {
+    const h = harness();
+    h.client(taskCall(1, "cat"));
+    h.server(created(1, "t-1"));
+    h.client(request(2, "tasks/result", "t-1"));
+    h.server(answer(2, `token ${GHP}`));
+    h.client(request(3, "tasks/get", "t-1"));
+    h.server(modernGet(3, "t-1", `DB_PASSWORD=hunter2\n`));
+    const [, result, got] = h.toClient.map((line) => JSON.parse(line));
+    assert.equal(result.result.content[0].text, "token [REDACTED:github-token]");
+    assert.equal(got.result.result.content[0].text, "DB_PASSWORD=[REDACTED:env-secret]\n");
+    assert.doesNotMatch(h.toClient.join(""), /ghp_|hunter2/);
+  });
+
+  it("leaves the tasks of tools without redact alone, and drops a task notification of a redacted tool's task (it may carry the result)", () => {
+    const h = harness();
+    h.client(taskCall(1, "plain"));
+    h.server(created(1, "t-plain"));
+    h.client(request(2, "tasks/result", "t-plain"));
+    const plain = answer(2, `token ${GHP}`);
+    h.server(plain);
+    assert.equal(h.toClient[1], plain);
+    h.client(taskCall(3, "cat"));
+    h.server(created(3, "t-cat"));
+    const notify = (taskId: string) => `{"jsonrpc":"2.0","method":"notifications/tasks/status","params":{"taskId":"${taskId}","status":"completed"}}\n`;
+    h.server(notify("t-cat"));
+    h.server(notify("t-plain"));
+    assert.deepEqual(h.toClient.slice(3), [notify("t-plain")]);
+  });
+});
