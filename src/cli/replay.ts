@@ -11,6 +11,7 @@ import { readAuditCalls, type LineProblem } from "../replay/read.ts";
 import { replay, type ReplayOutcome, type ReplaySummary } from "../replay/replay.ts";
 import { EXIT_INVALID, EXIT_OK } from "./exit-codes.ts";
 import { printError, stderrLogger } from "./log.ts";
+import { storedPinFacts } from "./pins.ts";
 import { requirePolicy } from "./policy.ts";
 
 export interface ReplayOptions {
@@ -100,7 +101,14 @@ export function replayCommand(auditFile: string | undefined, options: ReplayOpti
 
   const { calls, problems } = readAuditCalls(text);
   reportProblems(file, problems);
-  const { outcomes, summary } = replay(policy, calls);
+  // The pins stored now, read once per server and tool (a log holds many calls of each).
+  const pinsSeen = new Map<string, ReturnType<typeof storedPinFacts>>();
+  const pinsFor = (command: readonly string[], tool: string) => {
+    const key = JSON.stringify([command, tool]);
+    if (!pinsSeen.has(key)) pinsSeen.set(key, storedPinFacts(command, tool));
+    return pinsSeen.get(key)?.facts;
+  };
+  const { outcomes, summary } = replay(policy, calls, policy.pins === undefined ? undefined : pinsFor);
   const shown = outcomes.filter((outcome) => outcome.status !== "unchanged");
   if (options.json) {
     const lines = [...shown.map(outcomeJson), summaryJson(summary, problems.length)].map((value) => JSON.stringify(value));

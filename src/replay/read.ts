@@ -21,6 +21,8 @@ export interface RecordedCall {
   rule: string;
   /** The arguments as sent (audit include_args), or undefined when only their hash was logged. */
   args: Record<string, unknown> | undefined;
+  /** The server's command line, as the record names it (for the pins stored for that server). */
+  server?: string[];
 }
 
 /** A line that could not be used, and why. */
@@ -100,7 +102,14 @@ export function readAuditCalls(text: string): AuditCalls {
       recorded: recordedEffect(event),
       rule: typeof event.rule === "string" ? event.rule : "",
       args: event.args as Record<string, unknown> | undefined,
+      ...serverCommand(event),
     });
   }
   return { calls, problems };
+}
+
+/** The record's `server.command`, when it is a list of strings. */
+function serverCommand(event: Record<string, unknown>): { server?: string[] } {
+  const command = isObject(event.server) ? event.server.command : undefined;
+  return Array.isArray(command) && command.every((part) => typeof part === "string") ? { server: command as string[] } : {};
 }

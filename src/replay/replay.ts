@@ -12,6 +12,7 @@ import { Counters } from "../limits/counters.ts";
 import type { CompiledPolicy, Rules } from "../policy/compile.ts";
 import type { Effect, Verdict } from "../policy/decision.ts";
 import { charge, evaluate } from "../policy/evaluate.ts";
+import type { PinFacts } from "../pins/facts.ts";
 import type { RecordedCall } from "./read.ts";
 
 /** What became of one recorded call under the new policy. */
@@ -87,7 +88,13 @@ function tally(summary: ReplaySummary, recorded: Effect, now: Effect): void {
 }
 
 /** Re-decides every call in `calls` under `policy`. */
-export function replay(policy: CompiledPolicy, calls: readonly RecordedCall[]): Replay {
+/**
+ * What the pins stored now say about `tool` of the server run as `command` (SPEC §13), when the
+ * policy pins: a call a changed definition would deny is replayed as denied.
+ */
+export type PinsFor = (command: readonly string[], tool: string) => PinFacts | undefined;
+
+export function replay(policy: CompiledPolicy, calls: readonly RecordedCall[], pinsFor?: PinsFor): Replay {
   const sessions = bySession(calls);
   const summary: ReplaySummary = { calls: calls.length, sessions: sessions.length, unchanged: 0, changed: 0, undetermined: 0, allowToDeny: 0, denyToAllow: 0, toApprove: 0, fromApprove: 0 };
   const outcomes: ReplayOutcome[] = [];
@@ -106,7 +113,8 @@ export function replay(policy: CompiledPolicy, calls: readonly RecordedCall[]): 
         }
         args = {};
       }
-      const { verdict, charge: due } = evaluate(policy, { name: call.tool, args }, call.at, counters);
+      const pins = policy.pins === undefined || pinsFor === undefined || call.server === undefined ? undefined : pinsFor(call.server, call.tool);
+      const { verdict, charge: due } = evaluate(policy, { name: call.tool, args }, call.at, counters, pins);
       if (verdict.effect !== "deny") charge(counters, due, call.at);
       tally(summary, call.recorded, verdict.effect);
       outcomes.push({ status: verdict.effect === call.recorded ? "unchanged" : "changed", call, verdict });

@@ -10,6 +10,10 @@ import { parsePolicy } from "../../src/policy/load.ts";
 import { readAuditCalls, type RecordedCall } from "../../src/replay/read.ts";
 import { argumentRules, replay } from "../../src/replay/replay.ts";
 import { summaryText } from "../../src/cli/replay.ts";
+import type { PinFacts } from "../../src/pins/facts.ts";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 
 function compile(yaml: string): CompiledPolicy {
   const result = parsePolicy(yaml);
@@ -139,6 +143,33 @@ describe("replay", () => {
     assert.equal(summary.fromApprove, 1);
     assert.equal(summary.toApprove, 1);
     assert.equal(summaryText(summary), "Replayed 3 calls in 1 session: 1 unchanged, 2 changed (1 → approve, 1 approve →), 0 undetermined.");
+  });
+});
+
+describe("replay with pins", () => {
+  it("replays a call whose tool's pinned definition has changed as the pins in force say, only when the policy pins", () => {
+    const command = ["node", "server.mjs"];
+    const changed: PinFacts = { server: "abc", flagged: new Map([["read", { kind: "changed", change: "description changed", sha256: "f00" }]]), pinned: new Set(["read"]) };
+    const pinsFor = (server: readonly string[], tool: string): PinFacts | undefined => (server.join(" ") === command.join(" ") && tool === "read" ? changed : undefined);
+    const withServer = (call: RecordedCall): RecordedCall => ({ ...call, server: command });
+    const pinning = compile('version: "1"\ndefault: allow\npins: { on_change: deny }\n');
+    const { outcomes } = replay(pinning, [withServer(rec("read", 0)), withServer(rec("write", 1)), rec("read", 2)], pinsFor);
+    assert.deepEqual(
+      outcomes.map((outcome) => (outcome.status === "undetermined" ? "?" : [outcome.verdict.effect, outcome.verdict.rule])),
+      [["deny", "pins.on_change"], ["allow", "default"], ["allow", "default"]],
+    );
+    // A policy without pins reads none.
+    const plain = compile('version: "1"\ndefault: allow\n');
+    assert.deepEqual(effects(plain, [withServer(rec("read", 3))]), ["allow"]);
+    assert.deepEqual(replay(plain, [withServer(rec("read", 4))], pinsFor).outcomes.map((outcome) => outcome.status), ["unchanged"]);
+  });
+
+  it("reads the server's command line from the record", () => {
+    const dir = mkdtempSync(join(tmpdir(), "mcpgate-replay-"));
+    const file = join(dir, "audit.jsonl");
+    writeFileSync(file, `${JSON.stringify({ ts: "2026-11-29T10:00:00.000Z", session: "s", event: "call", tool: "read", decision: "allow", rule: "default", server: { name: "x", command: ["node", "server.mjs"] } })}\n`);
+    const { calls } = readAuditCalls(readFileSync(file, "utf8"));
+    assert.deepEqual(calls[0]!.server, ["node", "server.mjs"]);
   });
 });
 
