@@ -76,15 +76,16 @@ export class SlidingLog {
     if (amount <= 0) return;
     if (amount !== 1 && this.#amounts === undefined) this.#amounts = new Float64Array(this.#times.length).fill(1);
     if (this.#count === this.#capacity) {
-      // Full: drop the oldest entry. A budget folds its amount into the next entry, which then
-      // expires later than it would have — that can only deny more, never allow more.
+      // Full: drop the oldest entry, folding its amount into the next entry, which then expires
+      // later than it would have — that can only deny more, never allow more. (With capacity at
+      // the largest max a log of unit calls never gets here with a call to add; one made smaller
+      // folds too, rather than forget calls a window still holds.)
       const oldest = this.#amountAt(0);
       this.#start = (this.#start + 1) % this.#times.length;
       this.#count--;
-      if (this.#amounts !== undefined) {
-        if (this.#count > 0) this.#amounts[this.#slot(0)]! += oldest;
-        else amount += oldest;
-      }
+      this.#amounts ??= new Float64Array(this.#times.length).fill(1);
+      if (this.#count > 0) this.#amounts[this.#slot(0)]! += oldest;
+      else amount += oldest;
     } else if (this.#count === this.#times.length) {
       this.#grow();
     }

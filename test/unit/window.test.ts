@@ -99,6 +99,14 @@ describe("SlidingLog", () => {
     );
   });
 
+  it("folds even a log of unit calls made smaller than its max, so it never forgets calls a window holds (seed 382056328)", () => {
+    const log = new SlidingLog(1, 1);
+    log.add(0);
+    assert.equal(log.check(0, 1, 2).ok, true);
+    log.add(0);
+    assert.deepEqual(log.check(0, 1, 2), { ok: false, used: 2, retryAfterMs: 1 });
+  });
+
   it("budgets: never more than max in any window, folding included, and exact while under capacity (property)", () => {
     fc.assert(
       fc.property(
