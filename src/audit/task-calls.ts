@@ -3,6 +3,8 @@
 // seen in a tasks/get or tasks/result answer or a task status notification, whichever comes
 // first — and takes its duration_ms and is_error from there. 2025-11-25 tasks
 // (`{task: {taskId, status}}`) and 2026-07-28 tasks (`resultType: "task"`, its result inline).
+import { decodeSpan, member } from "../wire/message.ts";
+import type { Span } from "../wire/scan.ts";
 import type { CallAudit, CallRecord } from "./call-event.ts";
 
 const TERMINAL: ReadonlySet<unknown> = new Set(["completed", "failed", "cancelled"]);
@@ -33,6 +35,21 @@ export function taskOf(value: unknown): ({ taskId: string } & TaskView) | undefi
   return { taskId: task.taskId, status: task.status, ...(inline?.isError === true ? { isError: true } : {}) };
 }
 
+const TASK_ID = Buffer.from('"taskId"');
+
+/**
+ * The task a response's result created, if it did (2025-11-25 `{task: {…}}`, 2026-07-28
+ * `resultType: "task"`). Only a result that mentions "taskId" is decoded.
+ */
+export function createdTask(buf: Buffer, members: Span[]): ({ taskId: string } & TaskView) | undefined {
+  const span = member(members, "result");
+  if (span === undefined) return undefined;
+  const at = buf.indexOf(TASK_ID, span.start);
+  if (at === -1 || at > span.end) return undefined;
+  const result = decodeSpan(buf, span) as Loose;
+  return result?.task === undefined && result?.resultType !== "task" ? undefined : taskOf(result);
+}
+
 export class TaskCalls {
   readonly #audit: CallAudit;
   readonly #waiting = new Map<string, Waiting>();
@@ -46,11 +63,10 @@ export class TaskCalls {
     return this.#waiting.size > 0;
   }
 
-  /** A forwarded call's result. When it made a task, the record is the task's to write: true. */
-  created(result: unknown, call: CallRecord, started: number): boolean {
-    const task = taskOf(result);
-    const object = result as Loose;
-    if (task === undefined || (object?.task === undefined && object?.resultType !== "task")) return false;
+  /** A forwarded call's answer. When it made a task, the record is the task's to write: true. */
+  created(buf: Buffer, members: Span[], call: CallRecord, started: number): boolean {
+    const task = createdTask(buf, members);
+    if (task === undefined) return false;
     this.#waiting.set(task.taskId, { call, started, status: task.status });
     if (this.#waiting.size > MAX_WAITING) this.#end(this.#waiting.keys().next().value as string, { error: "too many tasks in flight to follow this one to its end" });
     this.saw(task.taskId, task);

@@ -47,7 +47,6 @@ export interface AnswersOptions {
 }
 
 const ISERROR = Buffer.from('"isError"');
-const TASK_ID = Buffer.from('"taskId"');
 
 export interface Response {
   id: Id;
@@ -153,9 +152,7 @@ export class Answers {
 
   /** Whether a forwarded call's answer made a task, whose end will complete its record. */
   #madeTask(buf: Buffer, members: Span[], pending: Pending, isError: boolean): boolean {
-    const span = member(members, "result");
-    if (isError || span === undefined || buf.indexOf(TASK_ID, span.start) === -1 || buf.indexOf(TASK_ID, span.start) > span.end) return false;
-    return this.#options.taskCalls.created(decodeSpan(buf, span), pending.call!, pending.started);
+    return !isError && this.#options.taskCalls.created(buf, members, pending.call!, pending.started);
   }
 
   /** The answer to a tasks/get or tasks/result: a sight of the task's state. */

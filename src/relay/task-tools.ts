@@ -1,11 +1,10 @@
 // Tasks made by calls of tools whose results are redacted (SPEC §13): such a result comes later,
 // in a tasks/result or tasks/get answer, or inline in a task notification, and must be redacted
 // as the tool's own would be. This remembers which tool each such task belongs to.
-import { taskOf } from "../audit/task-calls.ts";
+import { createdTask, taskOf } from "../audit/task-calls.ts";
 import { decodeSpan, member } from "../wire/message.ts";
 import type { Span } from "../wire/scan.ts";
 
-const TASK_ID = Buffer.from('"taskId"');
 /** Tasks remembered at most; past this the oldest are forgotten (their answers then go unscanned: see README). */
 const REMEMBERED = 4_096;
 
@@ -18,13 +17,7 @@ export class TaskTools {
 
   /** A call of `tool` (whose results are redacted) was answered: if by a task, remember it. */
   remember(buf: Buffer, members: Span[], tool: string): void {
-    const span = member(members, "result");
-    if (span === undefined) return;
-    const at = buf.indexOf(TASK_ID, span.start);
-    if (at === -1 || at > span.end) return;
-    const result = decodeSpan(buf, span) as Record<string, unknown> | null;
-    if (result?.task === undefined && result?.resultType !== "task") return;
-    const task = taskOf(result);
+    const task = createdTask(buf, members);
     if (task === undefined) return;
     this.#tools.set(task.taskId, tool);
     if (this.#tools.size > REMEMBERED) this.#tools.delete(this.#tools.keys().next().value as string);
