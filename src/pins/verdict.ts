@@ -17,6 +17,11 @@ export interface PinSettings {
 /** Omitted keys of `pins`: a changed tool is hidden, a new one pinned on sight. */
 export const DEFAULT_PIN_SETTINGS: PinSettings = Object.freeze({ onChange: "hide", newTools: "allow" });
 
+/** A policy's `pins` as settings, defaults filled in. */
+export function pinSettings(pins: { on_change?: PinSettings["onChange"]; new_tools?: PinSettings["newTools"] }): PinSettings {
+  return Object.freeze({ onChange: pins.on_change ?? DEFAULT_PIN_SETTINGS.onChange, newTools: pins.new_tools ?? DEFAULT_PIN_SETTINGS.newTools });
+}
+
 export type PinEffect = "hide" | "deny" | "warn" | "allow";
 
 /** How many hex digits of a definition's SHA-256 the accept command quotes. */

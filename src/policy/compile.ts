@@ -4,10 +4,9 @@ import type { ValidateFunction } from "ajv";
 import type { Charge, Check, Verdict } from "./decision.ts";
 import { compileCondition, parsePath, type CompiledCondition, type ConditionDocument } from "./conditions.ts";
 import { parseWindow } from "./duration.ts";
-import { isGlob } from "./glob.ts";
-import { firstMatch } from "./glob-match.ts";
+import { makeMatcher } from "./glob-match.ts";
 import { schemaCompiler, type LimitObject, type PolicyDocument } from "./schema.ts";
-import { DEFAULT_PIN_SETTINGS, type PinSettings } from "../pins/verdict.ts";
+import { pinSettings, type PinSettings } from "../pins/verdict.ts";
 import { compileRedaction, type CompiledRedaction } from "../redact/settings.ts";
 
 export type Action = "allow" | "deny" | "approve";
@@ -102,8 +101,6 @@ export interface CompiledPolicy {
   logRedaction: CompiledRedaction | undefined;
 }
 
-/** Lookups are cached per tool name; a client inventing names cannot grow the cache past this. */
-const CACHE_LIMIT = 10_000;
 /** Below the 60 s request timeout of common clients, so the agent gets our denial, not theirs. */
 const DEFAULT_APPROVAL_TIMEOUT_MS = 50_000;
 
@@ -132,40 +129,6 @@ function ruleCondition(document: ConditionDocument, rule: string, kind: "require
 /** Shared by every call through an entry, so frozen: a reader cannot change another call's charge. */
 const unitCharge = (counters: string[]): Charge => Object.freeze(counters.map((counter) => Object.freeze({ counter, amount: 1 })));
 const hasBudget = (limits: CompiledLimit[]): boolean => limits.some((limit) => limit.incrementFrom !== undefined);
-
-/** The value of the first glob, in file order, that matches a name (see firstMatch). */
-function firstGlob<T>(globs: Array<[pattern: string, value: T]>): (name: string) => T | undefined {
-  const first = firstMatch(globs.map(([pattern]) => pattern));
-  return (name) => {
-    const index = first(name);
-    return index === undefined ? undefined : globs[index]![1];
-  };
-}
-
-/**
- * Exact names in a Map (safe for "__proto__"), then the first matching glob, results cached.
- * A glob is never also an exact name: "a[bc]" matches "ab" and "ac", not the text "a[bc]".
- */
-function makeMatcher<T>(items: Array<[pattern: string, value: T]>): (name: string) => T | undefined {
-  const exact = new Map<string, T>();
-  const globs: Array<[string, T]> = [];
-  for (const [pattern, value] of items) {
-    if (isGlob(pattern)) globs.push([pattern, value]);
-    else if (!exact.has(pattern)) exact.set(pattern, value);
-  }
-  if (globs.length === 0) return (name) => exact.get(name);
-  const glob = firstGlob(globs);
-  const cache = new Map<string, T | undefined>();
-  return (name) => {
-    const hit = exact.get(name);
-    if (hit !== undefined) return hit;
-    if (cache.has(name)) return cache.get(name);
-    const found = glob(name);
-    if (cache.size >= CACHE_LIMIT) cache.clear();
-    cache.set(name, found);
-    return found;
-  };
-}
 
 export function compilePolicy(doc: PolicyDocument): CompiledPolicy {
   const counters = new Map<string, CounterSpec>();
@@ -253,6 +216,6 @@ export function compilePolicy(doc: PolicyDocument): CompiledPolicy {
       return entry === undefined ? allToolsRedaction : entry.redaction;
     },
     logRedaction: allToolsRedaction,
-    ...(doc.pins === undefined ? {} : { pins: Object.freeze({ onChange: doc.pins.on_change ?? DEFAULT_PIN_SETTINGS.onChange, newTools: doc.pins.new_tools ?? DEFAULT_PIN_SETTINGS.newTools }) }),
+    ...(doc.pins === undefined ? {} : { pins: pinSettings(doc.pins) }),
   };
 }

@@ -18,7 +18,7 @@ import type { Span } from "../wire/scan.ts";
 import { decodeToolCall } from "../wire/tools-call.ts";
 import type { BatchReplies, ElementOutcome } from "./batch.ts";
 import { takesTasks, type DeniedTasks } from "./denied-tasks.ts";
-import type { InFlight, ModernCall, Pending } from "./in-flight.ts";
+import { modernCall, type InFlight, type ModernCall, type Pending } from "./in-flight.ts";
 import type { Retries } from "./retries.ts";
 import type { LivePolicy } from "./live-policy.ts";
 import type { Logger } from "./log.ts";
@@ -71,19 +71,6 @@ type Judged =
   | { action: "forward"; tool: string; verdict?: Verdict; field?: Held["field"]; approval?: "accepted" | "session"; bytes?: Buffer; modern?: ModernCall }
   | { action: "ask"; tool: string; verdict: Verdict; args: Record<string, unknown>; field: Held["field"]; modern?: ModernCall; task: boolean }
   | { action: "refuse"; reply?: Buffer };
-
-/** Past this, a call's line is kept as it is rather than copied (it is a buffer of its own by then). */
-const COPIED = 64 * 1024;
-
-/**
- * What a 2026-07-28 call binds for a round the server may open: its line, whose canonical
- * arguments are digested only if the server does (18.9 µs for a 150-byte call, 33 ms for
- * 1.3 MiB: too much for every call), and its rule. A small line is copied, so the chunk it
- * arrived in is not kept while the call is in flight.
- */
-function modernCall(buf: Buffer, tool: string, rule: string): ModernCall {
-  return { tool, rule, line: buf.length <= COPIED ? Buffer.from(buf) : buf };
-}
 
 export class Calls {
   readonly #options: CallsOptions;
