@@ -1,0 +1,175 @@
+// The server-side half of the shared counters: two Lua scripts, each run atomically by Redis or
+// Valkey. They keep, per counter, exactly what src/limits/window.ts's SlidingLog keeps in memory
+// and decide exactly as SlidingLog.check and policy/evaluate.ts do:
+//
+// - KEYS come in pairs, one pair per counter: its entries, a sorted set (score: time in ms,
+//   member: the id of the call that added it), and its amounts, a hash (id -> amount) holding
+//   only amounts other than 1, made when the first such amount is logged: a counter of plain
+//   calls never has one, as the in-memory log keeps amounts only once a budget logs one.
+// - Numbers cross the boundary as strings: "%.17g" round-trips a double exactly, where Lua's
+//   tostring and Redis's integer replies would round or truncate it.
+
+/**
+ * Check-and-consume, or peek. ARGV: mode ("consume" | "peek"), now (ms, or "" for the store's
+ * own TIME), the call's id, the number of counters n, the number of limits m; then per counter
+ * its amount, capacity and horizon (ms); then per limit, in the order they are judged, its
+ * counter (1-based), window (ms) and max.
+ *
+ * consume: if the id is already in any of its counters, the call was counted by an earlier
+ * run whose reply was lost: {"replayed", now}. Else every limit is judged against the stored
+ * entries; the first that would be exceeded gives {"denied", now, limit, used, retryAfterMs or
+ * ""} and nothing is written; if all pass, each counter logs the call: {"allowed", now}.
+ * peek: writes nothing and judges every limit: {"peek", now, then per limit: "1" if it would
+ * pass else "0", used, retryAfterMs or ""}.
+ */
+export const CONSUME_LUA = `
+local mode, id = ARGV[1], ARGV[3]
+local now = tonumber(ARGV[2])
+if now == nil then
+  local time = redis.call('TIME')
+  now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
+end
+local n, m = tonumber(ARGV[4]), tonumber(ARGV[5])
+local LIMITS = 5 + 3 * n
+local CHUNK = 500
+
+local function fmt(x) return string.format('%.17g', x) end
+
+-- Amounts of ids (missing: 1), in order; HMGET in chunks, as unpack has a stack limit.
+local function amountsOf(akey, ids)
+  local out = {}
+  for i = 1, #ids, CHUNK do
+    local part = redis.call('HMGET', akey, unpack(ids, i, math.min(i + CHUNK - 1, #ids)))
+    for j = 1, #part do out[#out + 1] = part[j] and tonumber(part[j]) or 1 end
+  end
+  return out
+end
+
+-- SlidingLog.check: the amount used in the window ending now and, when amount does not fit,
+-- the milliseconds until enough of the oldest entries have left (nil if it never can fit).
+local function judge(key, akey, windowMs, max, amount)
+  local lower = '(' .. fmt(now - windowMs)
+  if redis.call('EXISTS', akey) == 0 then
+    -- Every entry counts 1: the k-th oldest in the window is found by rank.
+    local used = redis.call('ZCOUNT', key, lower, '+inf')
+    if used + amount <= max then return true, used end
+    if amount > max then return false, used end
+    local rank = redis.call('ZCARD', key) - used + math.ceil(used + amount - max) - 1
+    local hit = redis.call('ZRANGE', key, rank, rank, 'WITHSCORES')
+    return false, used, math.max(1, tonumber(hit[2]) + windowMs - now)
+  end
+  local flat = redis.call('ZRANGEBYSCORE', key, lower, '+inf', 'WITHSCORES')
+  local ids, times = {}, {}
+  for i = 1, #flat, 2 do
+    ids[#ids + 1] = flat[i]
+    times[#times + 1] = tonumber(flat[i + 1])
+  end
+  local amounts = amountsOf(akey, ids)
+  -- Summed oldest first, as the in-memory log sums them, so fractions round alike.
+  local used = 0
+  for i = 1, #amounts do used = used + amounts[i] end
+  if used + amount <= max then return true, used end
+  if amount > max then return false, used end
+  local excess = used + amount - max
+  for i = 1, #amounts do
+    excess = excess - amounts[i]
+    if excess <= 0 then return false, used, math.max(1, times[i] + windowMs - now) end
+  end
+  return false, used
+end
+
+-- SlidingLog.add: drop entries no window can see, make room within capacity, log the call.
+local function add(key, akey, amount, capacity, horizonMs)
+  local cutoff = fmt(now - horizonMs)
+  if redis.call('EXISTS', akey) == 1 then
+    local old = redis.call('ZRANGEBYSCORE', key, '-inf', cutoff)
+    for i = 1, #old, CHUNK do redis.call('HDEL', akey, unpack(old, i, math.min(i + CHUNK - 1, #old))) end
+  end
+  redis.call('ZREMRANGEBYSCORE', key, '-inf', cutoff)
+  if amount <= 0 then return end
+  -- The first amount other than 1 makes the counter weighted for as long as its keys live, as
+  -- the in-memory log keeps amounts from then on: the field '*' (no entry id has a '*') says so.
+  if amount ~= 1 then redis.call('HSET', akey, '*', '1') end
+  local weighted = redis.call('EXISTS', akey) == 1
+  local count = redis.call('ZCARD', key)
+  while count >= capacity do
+    -- Full: the oldest entry goes. Counting calls, that changes no decision nor retry hint (capacity is the
+    -- largest max); a budget folds its amount into the next entry (or into this call's), which
+    -- then expires later than it would have: that can only deny more, never allow more.
+    local oldest = redis.call('ZRANGE', key, 0, 0)[1]
+    redis.call('ZREM', key, oldest)
+    count = count - 1
+    if weighted then
+      local carried = tonumber(redis.call('HGET', akey, oldest)) or 1
+      redis.call('HDEL', akey, oldest)
+      if count > 0 then
+        local next = redis.call('ZRANGE', key, 0, 0)[1]
+        redis.call('HSET', akey, next, fmt((tonumber(redis.call('HGET', akey, next)) or 1) + carried))
+      else
+        amount = amount + carried
+      end
+    end
+  end
+  redis.call('ZADD', key, fmt(now), id)
+  if amount ~= 1 then redis.call('HSET', akey, id, fmt(amount)) end
+  -- Expire with the newest entry, never sooner than another writer's longer horizon asked.
+  local ttl = math.ceil(horizonMs)
+  if redis.call('PTTL', key) < ttl then redis.call('PEXPIRE', key, ttl) end
+  if weighted and redis.call('PTTL', akey) < ttl then redis.call('PEXPIRE', akey, ttl) end
+end
+
+if mode == 'consume' then
+  for c = 1, n do
+    if redis.call('ZSCORE', KEYS[2 * c - 1], id) then return {'replayed', fmt(now)} end
+  end
+end
+local out = {'peek', fmt(now)}
+for l = 1, m do
+  local c = tonumber(ARGV[LIMITS + 3 * l - 2])
+  local amount = tonumber(ARGV[3 + 3 * c])
+  local ok, used, retry = judge(KEYS[2 * c - 1], KEYS[2 * c], tonumber(ARGV[LIMITS + 3 * l - 1]), tonumber(ARGV[LIMITS + 3 * l]), amount)
+  local hint = retry and fmt(retry) or ''
+  if mode == 'consume' then
+    if not ok then return {'denied', fmt(now), tostring(l), fmt(used), hint} end
+  else
+    out[#out + 1] = ok and '1' or '0'
+    out[#out + 1] = fmt(used)
+    out[#out + 1] = hint
+  end
+end
+if mode ~= 'consume' then return out end
+for c = 1, n do
+  add(KEYS[2 * c - 1], KEYS[2 * c], tonumber(ARGV[3 + 3 * c]), tonumber(ARGV[4 + 3 * c]), tonumber(ARGV[5 + 3 * c]))
+end
+return {'allowed', fmt(now)}
+`;
+
+/**
+ * Refund: removes the entries one call added, by its id. ARGV: the id, then per counter the
+ * amount the call added. An entry that absorbed older entries' amounts when the counter was
+ * full keeps those under the name id.."~", so what others used stays counted and a repeated
+ * refund finds nothing more to take. Returns how many entries it removed.
+ */
+export const REFUND_LUA = `
+local id = ARGV[1]
+local removed = 0
+for c = 1, #KEYS / 2 do
+  local key, akey = KEYS[2 * c - 1], KEYS[2 * c]
+  local score = redis.call('ZSCORE', key, id)
+  if score then
+    local rest = (tonumber(redis.call('HGET', akey, id)) or 1) - tonumber(ARGV[1 + c])
+    redis.call('ZREM', key, id)
+    redis.call('HDEL', akey, id)
+    if rest > 0 then
+      redis.call('ZADD', key, score, id .. '~')
+      if rest ~= 1 then
+        redis.call('HSET', akey, id .. '~', string.format('%.17g', rest))
+        local ttl = redis.call('PTTL', key)
+        if ttl > 0 then redis.call('PEXPIRE', akey, ttl) end
+      end
+    end
+    removed = removed + 1
+  end
+end
+return removed
+`;
