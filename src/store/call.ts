@@ -80,7 +80,8 @@ export function amountsKey(namespace: string, counter: string): string {
 }
 
 function describe(value: unknown): string {
-  return typeof value === "number" || typeof value === "string" ? `${JSON.stringify(value)} (${typeof value})` : typeof value;
+  if (typeof value === "number") return `${value} (number)`;
+  return typeof value === "string" ? `${JSON.stringify(value)} (string)` : typeof value;
 }
 
 function expect(ok: boolean, what: string, expected: string, got: unknown): void {
@@ -143,14 +144,16 @@ function hint(reply: unknown, index: number): number | undefined {
   return text(reply, index) === "" ? undefined : number(reply, index);
 }
 
+/** What `call` adds under `id`: the counters it charges more than 0. */
+export function receiptOf(call: StoreCall, id: string): Receipt {
+  return { id, entries: call.counters.filter((charge) => charge.amount > 0).map(({ counter, amount }) => ({ counter, amount })) };
+}
+
 /** A consume reply as a Decision. */
 export function decodeConsume(reply: unknown, call: StoreCall, id: string): Decision {
   const outcome = text(reply, 0);
   const now = number(reply, 1);
-  if (outcome === "allowed" || outcome === "replayed") {
-    const entries = call.counters.filter((charge) => charge.amount > 0).map((charge) => ({ counter: charge.counter, amount: charge.amount }));
-    return { outcome: "allowed", now, receipt: { id, entries }, replayed: outcome === "replayed" };
-  }
+  if (outcome === "allowed" || outcome === "replayed") return { outcome: "allowed", now, receipt: receiptOf(call, id), replayed: outcome === "replayed" };
   if (outcome !== "denied") throw new ReplyShapeError(`Expected allowed, replayed or denied from the script, got ${JSON.stringify(reply)}`);
   const decision: Decision = { outcome: "denied", now, limit: number(reply, 2) - 1, used: number(reply, 3) };
   const retryAfterMs = hint(reply, 4);

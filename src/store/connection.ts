@@ -3,7 +3,6 @@
 // other's replies. The connection never stalls its callers: every run() resolves within
 // timeoutMs, with the reply or a typed failure, whether the store is down, slow or gone mid-reply.
 // It reconnects on its own, with backoff.
-import { once } from "node:events";
 import { Redis, type RedisOptions } from "ioredis";
 
 export type FailureKind =
@@ -60,7 +59,7 @@ function checkUrl(url: string): void {
     throw new TypeError(`Expected the store to be a URL like redis://host:6379, got ${JSON.stringify(url)}`);
   }
   if (parsed.protocol !== "redis:" && parsed.protocol !== "rediss:") {
-    throw new TypeError(`Expected the store URL to start with redis:// or rediss://, got ${JSON.stringify(`${parsed.protocol}//`)}`);
+    throw new TypeError(`Expected the store URL to start with redis:// or rediss://, got the scheme ${JSON.stringify(parsed.protocol)}`);
   }
   if (!/^\/(\d+)?$/.test(parsed.pathname || "/")) throw new TypeError(`Expected the store URL's path to be a database number (/0), got ${JSON.stringify(parsed.pathname)}`);
 }
@@ -70,6 +69,17 @@ function reconnectDelay(attempt: number): number {
   return Math.min(50 * 2 ** Math.min(attempt - 1, 5), 1000) + Math.floor(Math.random() * 50);
 }
 
+/** Waits for `promise`, or `ms`, whichever comes first. */
+async function within(promise: Promise<unknown>, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const elapsed = new Promise<void>((resolve) => (timer = setTimeout(resolve, ms)));
+  try {
+    await Promise.race([promise.then(() => undefined, () => undefined), elapsed]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 export class Connection {
   readonly client: Redis;
   readonly name: string;
@@ -77,6 +87,9 @@ export class Connection {
   readonly #maxPending: number;
   #pending = 0;
   #everReady = false;
+  /** Whether the first connection attempt has ended, in success or failure; and when it does. */
+  #firstAttemptOver = false;
+  readonly #firstAttempt: Promise<void>;
   #lastError = "";
   #closed = false;
 
@@ -104,16 +117,24 @@ export class Connection {
       connectionName: "mcpgate",
       scripts: options.scripts,
     });
+    this.#firstAttempt = new Promise((resolve) => {
+      for (const event of ["ready", "error", "reconnecting", "end"]) this.client.once(event, () => resolve());
+    });
     this.client.on("ready", () => {
       this.#everReady = true;
+      this.#firstAttemptOver = true;
       onEvent({ kind: "ready" });
     });
     // Without a listener, an error event (a refused connection) would end the process.
     this.client.on("error", (error: Error) => {
+      this.#firstAttemptOver = true;
       this.#lastError = error.message;
       onEvent({ kind: "error", message: error.message });
     });
-    this.client.on("reconnecting", (delayMs: number) => onEvent({ kind: "reconnecting", delayMs }));
+    this.client.on("reconnecting", (delayMs: number) => {
+      this.#firstAttemptOver = true;
+      onEvent({ kind: "reconnecting", delayMs });
+    });
   }
 
   get ready(): boolean {
@@ -124,21 +145,22 @@ export class Connection {
   async whenReady(ms: number): Promise<boolean> {
     if (this.ready) return true;
     if (this.#closed) return false;
-    const timer = new AbortController();
-    const deadline = setTimeout(() => timer.abort(), ms);
+    // Not events.once: it gives up at the first error event, and reconnecting has many.
+    let onReady = (): void => {};
+    const ready = new Promise<void>((resolve) => (onReady = resolve));
+    this.client.once("ready", onReady);
     try {
-      await once(this.client, "ready", { signal: timer.signal });
-      return true;
-    } catch {
-      return false;
+      await within(ready, ms);
     } finally {
-      clearTimeout(deadline);
+      this.client.off("ready", onReady);
     }
+    return this.ready;
   }
 
   /**
-   * Runs `command` within timeoutMs. Before the first connection a command waits for it (within
-   * the same time); once the store was reached, a command while it is away fails at once. With
+   * Runs `command` within timeoutMs. While the first connection attempt is under way a command
+   * waits for it (within the same time); once that attempt is over, a command while the store is
+   * away fails at once. With
    * `retry`, a command whose connection dropped before the reply is sent again once reconnected,
    * within the same time: only for commands that are idempotent (the scripts of lua.ts are).
    */
@@ -146,7 +168,10 @@ export class Connection {
     const deadline = performance.now() + this.timeoutMs;
     for (let tries = 0; ; tries++) {
       const left = deadline - performance.now();
-      if (!this.ready && (tries > 0 || !this.#everReady) && left > 0) await this.whenReady(left);
+      if (!this.ready && left > 0) {
+        if (tries > 0) await this.whenReady(left);
+        else if (!this.#firstAttemptOver) await within(this.#firstAttempt, left);
+      }
       const attempt = await this.#once(command, deadline - performance.now(), tries > 0);
       if (attempt.ok || !retry || attempt.failure.kind !== "disconnected" || this.#closed) return attempt;
     }

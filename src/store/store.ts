@@ -10,7 +10,7 @@
 // A caller that gives up on a consume that may have run (maybeApplied) and denies the call refunds
 // its receipt; refunds are idempotent, and one that fails is kept and sent again on reconnect.
 import { CONSUME_LUA, REFUND_LUA } from "./lua.ts";
-import { consumeArgs, decodeConsume, decodePeek, keysOf, newEntryId, validateCall, type Decision, type LimitState, type Receipt, type StoreCall } from "./call.ts";
+import { consumeArgs, decodeConsume, decodePeek, keysOf, newEntryId, receiptOf, validateCall, type Decision, type LimitState, type Receipt, type StoreCall } from "./call.ts";
 import { Connection, type Attempt, type ConnectionOptions, type StoreFailure } from "./connection.ts";
 
 export interface CounterStoreOptions extends Omit<ConnectionOptions, "scripts"> {
@@ -42,7 +42,7 @@ export class CounterStore {
   /** Refunds that failed, by entry id, oldest first: sent again when the store is back. */
   readonly #queuedRefunds = new Map<string, Receipt>();
   #droppedRefunds = 0;
-  #flushing = false;
+  #flushing: Promise<void> | undefined;
 
   constructor(options: CounterStoreOptions) {
     if (typeof options.namespace !== "string" || options.namespace === "") {
@@ -55,7 +55,7 @@ export class CounterStore {
       ...options,
       scripts: { mcpgateConsume: { lua: CONSUME_LUA }, mcpgateRefund: { lua: REFUND_LUA } },
       onEvent: (event) => {
-        if (event.kind === "ready") void this.#flushRefunds();
+        if (event.kind === "ready") void this.flushRefunds();
         onEvent?.(event);
       },
     });
@@ -94,12 +94,11 @@ export class CounterStore {
     const id = call.id ?? newEntryId();
     const names = call.counters.map((charge) => charge.counter);
     const attempt = await this.#script("mcpgateConsume", names, consumeArgs("consume", call, id), true);
-    const receipt = { id, entries: call.counters.filter((charge) => charge.amount > 0).map(({ counter, amount }) => ({ counter, amount })) };
-    if (!attempt.ok) return { outcome: "failed", failure: attempt.failure, receipt };
+    if (!attempt.ok) return { outcome: "failed", failure: attempt.failure, receipt: receiptOf(call, id) };
     try {
       return decodeConsume(attempt.value, call, id);
     } catch (error) {
-      return { outcome: "failed", failure: { kind: "error", message: `store ${this.name}: ${(error as Error).message}`, maybeApplied: true }, receipt };
+      return { outcome: "failed", failure: { kind: "error", message: `store ${this.name}: ${(error as Error).message}`, maybeApplied: true }, receipt: receiptOf(call, id) };
     }
   }
 
@@ -135,6 +134,12 @@ export class CounterStore {
     return { outcome: "failed", failure: attempt.failure, queued };
   }
 
+  /** Sends the queued refunds now (as on every reconnect); resolves when done or the store is away again. */
+  flushRefunds(): Promise<void> {
+    this.#flushing ??= this.#flush().finally(() => (this.#flushing = undefined));
+    return this.#flushing;
+  }
+
   /** Closes the connection. Queued refunds are dropped. */
   close(): Promise<void> {
     return this.#connection.close();
@@ -154,22 +159,16 @@ export class CounterStore {
     }
   }
 
-  /** Sends the queued refunds again, a few at a time, until done or the store is away again. */
-  async #flushRefunds(): Promise<void> {
-    if (this.#flushing) return;
-    this.#flushing = true;
-    try {
-      while (this.#queuedRefunds.size > 0 && this.ready) {
-        const batch = [...this.#queuedRefunds.values()].slice(0, 64);
-        const results = await Promise.all(batch.map((receipt) => this.refund(receipt, false)));
-        for (const [index, result] of results.entries()) {
-          // A refund the store refused (an error reply) would fail again: let it go.
-          if (result.outcome === "refunded" || result.failure.kind === "error") this.#queuedRefunds.delete(batch[index]!.id);
-        }
-        if (results.some((result) => result.outcome === "failed" && result.failure.kind !== "error")) break;
+  /** Sends the queued refunds, a few at a time, until done or the store is away again. */
+  async #flush(): Promise<void> {
+    while (this.#queuedRefunds.size > 0 && this.ready) {
+      const batch = [...this.#queuedRefunds.values()].slice(0, 64);
+      const results = await Promise.all(batch.map((receipt) => this.refund(receipt, false)));
+      for (const [index, result] of results.entries()) {
+        // A refund the store refused (an error reply) would fail again: let it go.
+        if (result.outcome === "refunded" || result.failure.kind === "error") this.#queuedRefunds.delete(batch[index]!.id);
       }
-    } finally {
-      this.#flushing = false;
+      if (results.some((result) => result.outcome === "failed" && result.failure.kind !== "error")) return;
     }
   }
 }
