@@ -31,11 +31,11 @@ if now == nil then
 end
 local n, m = tonumber(ARGV[4]), tonumber(ARGV[5])
 local LIMITS = 5 + 3 * n
-local CHUNK = 500
+local CHUNK = 4000
 
 local function fmt(x) return string.format('%.17g', x) end
 
--- Amounts of ids (missing: 1), in order; HMGET in chunks, as unpack has a stack limit.
+-- Amounts of ids (missing: 1), in order; HMGET in chunks, as unpack has a stack limit (8000).
 local function amountsOf(akey, ids)
   local out = {}
   for i = 1, #ids, CHUNK do
@@ -58,12 +58,9 @@ local function judge(key, akey, windowMs, max, amount)
     local hit = redis.call('ZRANGE', key, rank, rank, 'WITHSCORES')
     return false, used, math.max(1, tonumber(hit[2]) + windowMs - now)
   end
-  local flat = redis.call('ZRANGEBYSCORE', key, lower, '+inf', 'WITHSCORES')
-  local ids, times = {}, {}
-  for i = 1, #flat, 2 do
-    ids[#ids + 1] = flat[i]
-    times[#times + 1] = tonumber(flat[i + 1])
-  end
+  -- A budget: its amounts, oldest first. Times are read only for the one entry a retry hint
+  -- needs: a window's worth of scores would cost more than the sum itself.
+  local ids = redis.call('ZRANGEBYSCORE', key, lower, '+inf')
   local amounts = amountsOf(akey, ids)
   -- Summed oldest first, as the in-memory log sums them, so fractions round alike.
   local used = 0
@@ -73,7 +70,7 @@ local function judge(key, akey, windowMs, max, amount)
   local excess = used + amount - max
   for i = 1, #amounts do
     excess = excess - amounts[i]
-    if excess <= 0 then return false, used, math.max(1, times[i] + windowMs - now) end
+    if excess <= 0 then return false, used, math.max(1, tonumber(redis.call('ZSCORE', key, ids[i])) + windowMs - now) end
   end
   return false, used
 end

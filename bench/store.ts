@@ -1,0 +1,101 @@
+// node --import tsx bench/store.ts [--quick]: the shared counters (src/store) against a
+// redis-server started on a free loopback port, beside the in-memory window they mirror. One
+// call's latency (p50, p99, one in flight) and throughput with 64 calls in flight on one
+// connection, for a counter of calls and for a budget whose log is full. Prints numbers for
+// people; asserts nothing.
+import { SlidingLog } from "../src/limits/window.ts";
+import type { StoreCall } from "../src/store/call.ts";
+import { CounterStore } from "../src/store/store.ts";
+import { startRedis } from "../test/e2e/redis-server.ts";
+
+const quick = process.argv.includes("--quick");
+const LATENCY_CALLS = quick ? 1_000 : 5_000;
+const THROUGHPUT_CALLS = quick ? 10_000 : 50_000;
+/** A full budget costs a read of its whole window per call: fewer calls measure it as well. */
+const BUDGET_CALLS = quick ? 1_000 : 3_000;
+const WARMUP = 500;
+const IN_FLIGHT = 64;
+const HOUR = 3_600_000;
+
+const percentile = (sorted: number[], p: number): number => sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))]!;
+
+/** A counter of calls that never fills (every call is allowed and logged). */
+const calls = (counter: string): StoreCall => ({ counters: [{ counter, amount: 1, capacity: 1e9, horizonMs: HOUR }], limits: [{ counter: 0, windowMs: HOUR, max: 1e9 }] });
+/** A budget as compile.ts sizes one (10,000 entries), logging fractional amounts. */
+const budget = (counter: string): StoreCall => ({ counters: [{ counter, amount: 0.5, capacity: 10_000, horizonMs: HOUR }], limits: [{ counter: 0, windowMs: HOUR, max: 1e12 }] });
+
+async function latency(store: CounterStore, call: StoreCall): Promise<{ p50: number; p99: number }> {
+  for (let i = 0; i < WARMUP; i++) await store.consume(call);
+  const times: number[] = [];
+  for (let i = 0; i < LATENCY_CALLS; i++) {
+    const at = performance.now();
+    const result = await store.consume(call);
+    times.push(performance.now() - at);
+    if (result.outcome !== "allowed") throw new Error(`expected allowed, got ${JSON.stringify(result)}`);
+  }
+  times.sort((a, b) => a - b);
+  return { p50: percentile(times, 0.5), p99: percentile(times, 0.99) };
+}
+
+async function throughput(store: CounterStore, call: StoreCall, total: number): Promise<number> {
+  let sent = 0;
+  let failed = 0;
+  const worker = async (): Promise<void> => {
+    while (sent < total) {
+      sent++;
+      const result = await store.consume(call);
+      if (result.outcome !== "allowed") {
+        failed++;
+        if (failed === 1) console.error(JSON.stringify(result));
+      }
+    }
+  };
+  const at = performance.now();
+  await Promise.all(Array.from({ length: IN_FLIGHT }, worker));
+  const seconds = (performance.now() - at) / 1000;
+  if (failed > 0) throw new Error(`${failed} calls were not allowed`);
+  return total / seconds;
+}
+
+function memory(): { p50: number; perSecond: number } {
+  const log = new SlidingLog(1e9, HOUR);
+  const times: number[] = [];
+  let now = Date.now();
+  for (let i = 0; i < LATENCY_CALLS; i++) {
+    const at = performance.now();
+    if (log.used(now, HOUR) + 1 <= 1e9) log.add(now, 1);
+    times.push(performance.now() - at);
+    now++;
+  }
+  times.sort((a, b) => a - b);
+  const at = performance.now();
+  for (let i = 0; i < THROUGHPUT_CALLS; i++) if (log.used(now, HOUR) + 1 <= 1e9) log.add(now++, 1);
+  return { p50: percentile(times, 0.5), perSecond: THROUGHPUT_CALLS / ((performance.now() - at) / 1000) };
+}
+
+const ms = (value: number): string => `${value < 0.01 ? value.toFixed(4) : value.toFixed(3)} ms`;
+const rate = (value: number): string => `${Math.round(value).toLocaleString("en")}/s`;
+
+const server = await startRedis();
+try {
+  const rows: string[][] = [];
+  const inMemory = memory();
+  rows.push(["in memory (SlidingLog used + add)", ms(inMemory.p50), "", rate(inMemory.perSecond)]);
+  for (const autoPipelining of [false, true]) {
+    const store = new CounterStore({ url: server.url, namespace: `bench-${autoPipelining}`, timeoutMs: 5_000, autoPipelining });
+    if (!(await store.whenReady(5_000))) throw new Error(`no connection to ${server.url}`);
+    const how = autoPipelining ? "ioredis auto-pipelining: a batch per tick" : "pipelined, a write per call";
+    for (const [name, call, total] of [["calls", calls("calls"), THROUGHPUT_CALLS], ["budget, 10,000 entries", budget("budget"), BUDGET_CALLS]] as const) {
+      const one = await latency(store, call);
+      const many = await throughput(store, call, total);
+      rows.push([`store, ${name} (${how})`, ms(one.p50), ms(one.p99), rate(many)]);
+    }
+    await store.close();
+  }
+  const head = ["", "p50, 1 in flight", "p99", `throughput, ${IN_FLIGHT} in flight`];
+  const widths = head.map((_, column) => Math.max(...[head, ...rows].map((row) => row[column]!.length)));
+  for (const row of [head, ...rows]) console.log(row.map((cell, column) => cell.padEnd(widths[column]!)).join("  "));
+  console.log(`(${LATENCY_CALLS} sequential calls after ${WARMUP} warm-up; ${THROUGHPUT_CALLS} calls for throughput, ${BUDGET_CALLS} for the budget, whose log is full by then; redis-server on 127.0.0.1, one connection)`);
+} finally {
+  await server.stop();
+}
