@@ -199,7 +199,6 @@ export class Connection {
     void settled.finally(() => this.#pending--);
     return new Promise((resolve) => {
       const timer = setTimeout(() => resolve(this.#fail("timeout", `no reply within ${this.timeoutMs} ms`, true)), left);
-      timer.unref();
       void settled.then((attempt) => {
         clearTimeout(timer);
         resolve(attempt);

@@ -26,6 +26,8 @@ export const CONSUME_LUA = `
 local mode, id = ARGV[1], ARGV[3]
 local now = tonumber(ARGV[2])
 if now == nil then
+  -- Before Redis 5, a script that read TIME could write only once it asked to replicate its effects.
+  if redis.replicate_commands then redis.replicate_commands() end
   local time = redis.call('TIME')
   now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
 end
