@@ -2,8 +2,9 @@
 // redis-server started on a free loopback port, beside the in-memory window they mirror. One
 // call's latency (p50, p99, one in flight) and throughput with 64 calls in flight on one
 // connection, for a counter of calls and for budgets whose logs are full (1,000 and 10,000
-// entries in the window: a budget's check sums its window). Prints numbers for people; asserts
-// nothing.
+// entries in the window, each call folding the oldest into the next: the path where a budget's
+// kept window sum is carried over rather than summed afresh). Prints numbers for people;
+// asserts nothing.
 import { Redis } from "ioredis";
 import { SlidingLog } from "../src/limits/window.ts";
 import { amountsKey, counterKey, type StoreCall } from "../src/store/call.ts";
@@ -13,7 +14,7 @@ import { startRedis } from "../test/e2e/redis-server.ts";
 const quick = process.argv.includes("--quick");
 const LATENCY_CALLS = quick ? 1_000 : 5_000;
 const THROUGHPUT_CALLS = quick ? 10_000 : 50_000;
-/** A full budget costs a read of its whole window per call: fewer calls measure it as well. */
+/** Budgets are measured with fewer calls: a sum summed afresh reads the whole window. */
 const BUDGET_CALLS = quick ? 500 : 2_000;
 const WARMUP = 500;
 const IN_FLIGHT = 64;

@@ -47,6 +47,43 @@ local function amountsOf(akey, ids)
   return out
 end
 
+-- A budget's window sums, kept in its amounts hash under '*sums' (no entry id has a '*'): per
+-- window, the first and last entry summed, how many entries that is, and their sum. A sum is
+-- used only while its window starts at the same entry and holds the same entries up to its
+-- last (later ones are added to it); a refund drops them all.
+local function cachedSums(akey)
+  local sums = {}
+  local raw = redis.call('HGET', akey, '*sums')
+  if raw then
+    for w, first, last, count, sum in string.gmatch(raw, '([^ |]+) ([^ |]+) ([^ |]+) ([^ |]+) ([^ |]+)') do
+      sums[w] = {first, last, tonumber(count), tonumber(sum)}
+    end
+  end
+  return sums
+end
+
+local function keepSums(akey, sums)
+  local parts = {}
+  for w, s in pairs(sums) do parts[#parts + 1] = table.concat({w, s[1], s[2], s[3], fmt(s[4])}, ' ') end
+  if #parts == 0 then redis.call('HDEL', akey, '*sums') else redis.call('HSET', akey, '*sums', table.concat(parts, '|')) end
+end
+
+-- After the oldest entry was folded into the next: a window that started at the oldest now
+-- starts at the next with the very same sum (a + b is b + a, exactly, and the rest is added
+-- alike), so a full log does not sum its window afresh on every call; a window that started at
+-- the next, or held only the oldest, loses its sum.
+local function shiftSums(akey, oldest, next)
+  local sums = cachedSums(akey)
+  for w, s in pairs(sums) do
+    if s[1] == oldest and s[3] >= 2 then
+      s[1], s[3] = next, s[3] - 1
+    elseif s[1] == oldest or s[1] == next then
+      sums[w] = nil
+    end
+  end
+  keepSums(akey, sums)
+end
+
 -- SlidingLog.check: the amount used in the window ending now and, when amount does not fit,
 -- the milliseconds until enough of the oldest entries have left (nil if it never can fit).
 local function judge(key, akey, windowMs, max, amount)
@@ -60,19 +97,41 @@ local function judge(key, akey, windowMs, max, amount)
     local hit = redis.call('ZRANGE', key, rank, rank, 'WITHSCORES')
     return false, used, math.max(1, tonumber(hit[2]) + windowMs - now)
   end
-  -- A budget: its amounts, oldest first. Times are read only for the one entry a retry hint
-  -- needs: a window's worth of scores would cost more than the sum itself.
-  local ids = redis.call('ZRANGEBYSCORE', key, lower, '+inf')
+  -- A budget: the sum of its window's amounts, oldest first as the in-memory log sums them, so
+  -- fractions round alike. Summing afresh reads the whole window, so the sum is kept (see
+  -- cachedSums) and carried on over entries added since, while the window starts at the same entry.
+  local first = redis.call('ZRANGEBYSCORE', key, lower, '+inf', 'LIMIT', 0, 1)[1]
+  if not first then
+    if amount <= max then return true, 0 end
+    return false, 0
+  end
+  local firstRank = redis.call('ZRANK', key, first)
+  local sums = cachedSums(akey)
+  local w = fmt(windowMs)
+  local cached = sums[w]
+  local from, used, count = firstRank, 0, 0
+  if cached and cached[1] == first then
+    local lastRank = redis.call('ZRANK', key, cached[2])
+    if lastRank and lastRank - firstRank + 1 == cached[3] then from, used, count = lastRank + 1, cached[4], cached[3] end
+  end
+  local ids = redis.call('ZRANGE', key, from, -1)
   local amounts = amountsOf(akey, ids)
-  -- Summed oldest first, as the in-memory log sums them, so fractions round alike.
-  local used = 0
   for i = 1, #amounts do used = used + amounts[i] end
+  if mode == 'consume' and (#ids > 0 or from == firstRank) then
+    sums[w] = {first, ids[#ids] or cached[2], count + #ids, used}
+    keepSums(akey, sums)
+  end
   if used + amount <= max then return true, used end
   if amount > max then return false, used end
+  -- Walk the oldest entries in the window until enough would have expired.
   local excess = used + amount - max
-  for i = 1, #amounts do
-    excess = excess - amounts[i]
-    if excess <= 0 then return false, used, math.max(1, tonumber(redis.call('ZSCORE', key, ids[i])) + windowMs - now) end
+  for rank = firstRank, firstRank + count + #ids - 1, 256 do
+    local part = redis.call('ZRANGE', key, rank, rank + 255)
+    local partAmounts = amountsOf(akey, part)
+    for i = 1, #partAmounts do
+      excess = excess - partAmounts[i]
+      if excess <= 0 then return false, used, math.max(1, tonumber(redis.call('ZSCORE', key, part[i])) + windowMs - now) end
+    end
   end
   return false, used
 end
@@ -104,8 +163,10 @@ local function add(key, akey, amount, capacity, horizonMs)
       if count > 0 then
         local next = redis.call('ZRANGE', key, 0, 0)[1]
         redis.call('HSET', akey, next, fmt((tonumber(redis.call('HGET', akey, next)) or 1) + carried))
+        shiftSums(akey, oldest, next)
       else
         amount = amount + carried
+        redis.call('HDEL', akey, '*sums')
       end
     end
   end
@@ -158,7 +219,7 @@ for c = 1, #KEYS / 2 do
   if score then
     local rest = (tonumber(redis.call('HGET', akey, id)) or 1) - tonumber(ARGV[1 + c])
     redis.call('ZREM', key, id)
-    redis.call('HDEL', akey, id)
+    redis.call('HDEL', akey, id, '*sums')
     if rest > 0 then
       redis.call('ZADD', key, score, id .. '~')
       if rest ~= 1 then

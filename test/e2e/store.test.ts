@@ -52,6 +52,12 @@ const unit = (counter: string, max: number, windowMs = 60_000): Pick<StoreCall, 
 async function debugSleep(port: number, seconds: number): Promise<{ done: Promise<void> }> {
   const socket = createConnection({ port, host: "127.0.0.1" });
   await once(socket, "connect");
+  // A PONG first: the server has accepted this connection and reads it, so the DEBUG below is
+  // read before commands that other connections send after it (a connection not yet accepted
+  // is read a turn later).
+  socket.write("*1\r\n$4\r\nPING\r\n");
+  const [pong] = (await once(socket, "data")) as [Buffer];
+  assert.equal(String(pong), "+PONG\r\n");
   const arg = String(seconds);
   await new Promise<void>((resolve) => socket.write(`*3\r\n$5\r\nDEBUG\r\n$5\r\nSLEEP\r\n$${arg.length}\r\n${arg}\r\n`, () => resolve()));
   const done = once(socket, "data").then(([chunk]) => {
@@ -73,7 +79,8 @@ describe("shared counters on a real redis-server", needsRedis(), () => {
 
   before(async () => {
     server = await startRedis();
-    store = open("main", 1000);
+    // Generous: these tests are about decisions, and a loaded machine can stall a reply for a while.
+    store = open("main", 5_000);
     admin = new Redis(server.url, { lazyConnect: true });
     await admin.connect();
     assert.equal(await store.whenReady(5000), true);
@@ -129,9 +136,50 @@ describe("shared counters on a real redis-server", needsRedis(), () => {
     );
   });
 
+  it("keeps a budget's window sums as summing afresh would, through folds, refunds, ties and times out of order (property)", async () => {
+    const op = fc.record({
+      refund: fc.boolean(),
+      pick: fc.nat(),
+      dt: fc.oneof(fc.constant(0), fc.integer({ min: 0, max: 700 }), fc.integer({ min: -300, max: 1_500 })),
+      amount: fc.constantFrom(0, 0.1, 0.25, 0.5, 1, 1.5, 2.2),
+      // Ids of several gateways: entries of one millisecond sort by id, not by arrival.
+      gateway: fc.constantFrom("a", "m", "z"),
+    });
+    const shape = fc.record({ capacity: fc.integer({ min: 2, max: 4 }), max: fc.integer({ min: 2, max: 5 }), ops: fc.array(op, { maxLength: 30 }) });
+    await fc.assert(
+      fc.asyncProperty(shape, async ({ capacity, max, ops }) => {
+        const run = namespace();
+        const [cached, fresh] = [`${run}.cached`, `${run}.fresh`];
+        const call = (counter: string, amount: number, now: number, id: string): StoreCall => ({
+          counters: [{ counter, amount, capacity, horizonMs: 5_000 }],
+          limits: [{ counter: 0, windowMs: 1_000, max }, { counter: 0, windowMs: 5_000, max: max * 2 }],
+          now,
+          id,
+        });
+        const receipts: { id: string; amount: number }[] = [];
+        let now = 1_700_000_000_000;
+        for (const [step, { refund, pick, dt, amount, gateway }] of ops.entries()) {
+          now += dt;
+          await admin.hdel(amountsKey("main", fresh), "*sums");
+          if (refund && receipts.length > 0) {
+            const { id, amount: spent } = receipts[pick % receipts.length]!;
+            const [a, b] = [await store.refund({ id, entries: [{ counter: cached, amount: spent }] }), await store.refund({ id, entries: [{ counter: fresh, amount: spent }] })];
+            assert.deepEqual(a, b, `refund at step ${step}`);
+            continue;
+          }
+          const id = `${gateway}.${step}`;
+          const [a, b] = [await store.consume(call(cached, amount, now, id)), await store.consume(call(fresh, amount, now, id))];
+          assert.deepEqual(essence(a), essence(b), `consume at step ${step}`);
+          if (a.outcome === "allowed") receipts.push({ id, amount });
+        }
+      }),
+      { numRuns: 500, includeErrorInReport: true },
+    );
+  });
+
   it("counts atomically across gateways: 4 connections x 50 concurrent calls against max 37 allow exactly 37", async () => {
     const ns = namespace();
-    const gateways = Array.from({ length: 4 }, () => open(ns, 2_000));
+    const gateways = Array.from({ length: 4 }, () => open(ns, 5_000));
     try {
       for (const gateway of gateways) assert.equal(await gateway.whenReady(5_000), true);
       const results = await Promise.all(gateways.flatMap((gateway) => Array.from({ length: 50 }, () => gateway.consume(unit("shared", 37)))));
@@ -147,7 +195,7 @@ describe("shared counters on a real redis-server", needsRedis(), () => {
 
   it("shares a budget between two gateways: what they spend together never passes max, and is what the store holds", async () => {
     const ns = namespace();
-    const gateways = [open(ns, 2_000), open(ns, 2_000)];
+    const gateways = [open(ns, 5_000), open(ns, 5_000)];
     try {
       for (const gateway of gateways) assert.equal(await gateway.whenReady(5_000), true);
       const amounts = Array.from({ length: 60 }, (_, index) => [0.5, 1, 2.5, 4, 7][index % 5]!);
@@ -298,7 +346,8 @@ describe("shared counters on a real redis-server", needsRedis(), () => {
     try {
       assert.equal(await gateway.whenReady(5_000), true);
       const sleeping = await debugSleep(server.port, 1);
-      const started = performance.now();
+      let woke = false;
+      void sleeping.done.then(() => (woke = true));
       const timed = async (): Promise<{ result: ConsumeResult; ms: number }> => {
         const at = performance.now();
         const result = await gateway.consume(unit(counter, 1_000));
@@ -306,12 +355,11 @@ describe("shared counters on a real redis-server", needsRedis(), () => {
       };
       const first = await Promise.all(Array.from({ length: 10 }, timed));
       const second = await Promise.all(Array.from({ length: 10 }, timed));
-      const asleepFor = performance.now() - started;
+      assert.equal(woke, false, "the store woke before both rounds of calls had resolved");
       for (const { result, ms } of [...first, ...second]) {
         assert.deepEqual(result.outcome === "failed" && [result.failure.kind, result.failure.maybeApplied], ["timeout", true]);
-        assert.ok(ms < 250 + 150, `a call resolved after ${ms} ms`);
+        assert.ok(ms < 250 + 250, `a call resolved after ${ms} ms`);
       }
-      assert.ok(asleepFor < 1_000, `both rounds took ${asleepFor} ms: the store was still asleep`);
       await sleeping.done;
       assert.equal((await gateway.consume(unit(counter, 1_000))).outcome, "allowed");
     } finally {
@@ -329,7 +377,7 @@ describe("shared counters on a real redis-server", needsRedis(), () => {
         assert.deepEqual(result.outcome === "failed" && [result.failure.kind, result.failure.maybeApplied], ["unavailable", false]);
         assert.match(result.outcome === "failed" ? result.failure.message : "", /^store redis:\/\/127\.0\.0\.1:1: not connected yet \(.*ECONNREFUSED/);
       }
-      assert.ok(ms < 200 + 150, `resolved after ${ms} ms`);
+      assert.ok(ms < 200 + 250, `resolved after ${ms} ms`);
     } finally {
       await nowhere.close();
     }
@@ -337,10 +385,12 @@ describe("shared counters on a real redis-server", needsRedis(), () => {
 
 
   it("a call whose connection drops before the reply is sent again, with its id, once the store is back within the timeout", async () => {
-    const gateway = open(namespace(), 5_000);
+    // A long timeout: a loaded machine may take seconds to start the server again.
+    const gateway = open(namespace(), 10_000);
     try {
       assert.equal(await gateway.whenReady(5_000), true);
-      await debugSleep(server.port, 5);
+      // The sleeping server is killed: its DEBUG never answers.
+      void (await debugSleep(server.port, 10)).done.catch(() => {});
       const pending = gateway.consume(unit("dropped", 10));
       // The store dies with the call unanswered (it may have run: here it had not), and comes back empty.
       await server.stop("SIGKILL");
@@ -368,7 +418,7 @@ describe("shared counters on a real redis-server", needsRedis(), () => {
         assert.equal(result.outcome, "failed");
         if (result.outcome === "failed") assert.match(result.failure.kind, /^(unavailable|disconnected)$/);
       }
-      assert.ok(ms < 250 + 150, `resolved after ${ms} ms`);
+      assert.ok(ms < 250 + 250, `resolved after ${ms} ms`);
       const refund = counted.outcome === "allowed" ? await gateway.refund(counted.receipt) : undefined;
       assert.deepEqual(refund?.outcome === "failed" && refund.queued, true);
       assert.deepEqual(gateway.refundBacklog, { queued: 1, dropped: 0 });
