@@ -5,7 +5,8 @@
 // - KEYS come in pairs, one pair per counter: its entries, a sorted set (score: time in ms,
 //   member: the id of the call that added it), and its amounts, a hash (id -> amount) holding
 //   only amounts other than 1, made when the first such amount is logged: a counter of plain
-//   calls never has one, as the in-memory log keeps amounts only once a budget logs one.
+//   calls never has one, as the in-memory log keeps amounts only once a budget logs one. The
+//   hash also holds '*' (it exists) and '*sums' (kept window sums); no entry id has a '*'.
 // - Numbers cross the boundary as strings: "%.17g" round-trips a double exactly, where Lua's
 //   tostring and Redis's integer replies would round or truncate it.
 
@@ -18,7 +19,8 @@
  * consume: if the id is already in any of its counters, the call was counted by an earlier
  * run whose reply was lost: {"replayed", now}. Else every limit is judged against the stored
  * entries; the first that would be exceeded gives {"denied", now, limit, used, retryAfterMs or
- * ""} and nothing is written; if all pass, each counter logs the call: {"allowed", now}.
+ * ""} and nothing is counted (a budget's kept window sum may be brought up to date); if all
+ * pass, each counter logs the call: {"allowed", now}.
  * peek: writes nothing and judges every limit: {"peek", now, then per limit: "1" if it would
  * pass else "0", used, retryAfterMs or ""}.
  */
@@ -151,9 +153,9 @@ local function add(key, akey, amount, capacity, horizonMs)
   local weighted = redis.call('EXISTS', akey) == 1
   local count = redis.call('ZCARD', key)
   while count >= capacity do
-    -- Full: the oldest entry goes. Counting calls, that changes no decision nor retry hint (capacity is the
-    -- largest max); a budget folds its amount into the next entry (or into this call's), which
-    -- then expires later than it would have: that can only deny more, never allow more.
+    -- Full: the oldest entry goes. Counting calls, that changes no decision nor retry hint
+    -- (capacity is the largest max); a budget folds its amount into the next entry (or into
+    -- this call's), which then expires later than it would have: that can only deny more.
     local oldest = redis.call('ZRANGE', key, 0, 0)[1]
     redis.call('ZREM', key, oldest)
     count = count - 1
