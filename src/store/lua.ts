@@ -153,13 +153,18 @@ local function add(key, akey, amount, capacity, horizonMs)
   local weighted = redis.call('EXISTS', akey) == 1
   local count = redis.call('ZCARD', key)
   while count >= capacity do
-    -- Full: the oldest entry goes. Counting calls, that changes no decision nor retry hint
-    -- (capacity is the largest max); a budget folds its amount into the next entry (or into
-    -- this call's), which then expires later than it would have: that can only deny more.
+    -- Full: the oldest entry's amount is folded into the next entry (or into this call's), which
+    -- then expires later than it would have: that can only deny more. As in memory, a counter of
+    -- calls folds too (and is weighted from then on): with capacity at the largest max that
+    -- changes no decision, and a log made smaller forgets no call a window still holds.
     local oldest = redis.call('ZRANGE', key, 0, 0)[1]
     redis.call('ZREM', key, oldest)
     count = count - 1
-    if weighted then
+    if not weighted then
+      redis.call('HSET', akey, '*', '1')
+      weighted = true
+    end
+    do
       local carried = tonumber(redis.call('HGET', akey, oldest)) or 1
       redis.call('HDEL', akey, oldest)
       if count > 0 then
