@@ -2,6 +2,7 @@
 // option parsing, so server flags can never be mistaken for ours.
 import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
 import { check, type CheckOptions } from "./check.ts";
+import { counters, type CountersOptions } from "./counters.ts";
 import { EXIT_OK, EXIT_USAGE } from "./exit-codes.ts";
 import { channelProblem, explain, type ExplainOptions } from "./explain.ts";
 import { init, type InitOptions } from "./init.ts";
@@ -169,6 +170,16 @@ In an MCP client config (Claude Desktop, Cursor, VS Code, Claude Code):
     .option("--json", "print the selected call events as JSON Lines, as written (with --summary: its rows as a JSON array)")
     .action((file: string | undefined, options: LogOptions) => {
       result = logCommand(file, options);
+    });
+
+  program
+    .command("counters")
+    .description("print each scope: global counter's use in the shared store, and when it frees up (nothing is counted)")
+    .option("-p, --policy <file>", "policy file (default: $MCPGATE_POLICY)")
+    .option("--json", "machine-readable output: [{ counter, rule, max, window, used, freesInMs? }]")
+    .action((options: CountersOptions, command: Command) => {
+      const policy = options.policy ?? (command.parent?.opts() as WrapOptions | undefined)?.policy;
+      result = counters({ ...options, ...(policy === undefined ? {} : { policy }) });
     });
 
   const pins = program

@@ -34,7 +34,7 @@ export function readPolicy(file: string): PolicyReport {
   const result = loadPolicyFile(file);
   if (!result.ok) return { file, policy: undefined, problems: result.problems, warnings: [] };
   const policy = compilePolicy(result.policy);
-  return { file, policy, problems: [], warnings: policyWarnings(policy) };
+  return { file, policy, problems: [], warnings: policyWarnings(policy, process.env) };
 }
 
 /** "no policy file at /abs/p.yaml (working directory /cwd)": where a relative path was looked for. */

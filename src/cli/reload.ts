@@ -15,8 +15,8 @@ export interface ReloadOptions {
   file: string;
   audit: AuditLog;
   log: Logger;
-  /** Puts a valid policy in force (Gateway.reload). */
-  apply(policy: CompiledPolicy): Reloaded;
+  /** Puts a valid policy in force (Gateway.reload), once what it needs (its store) is ready; throws if it cannot be. */
+  apply(policy: CompiledPolicy): Reloaded | Promise<Reloaded>;
   /** Where problems go, one `FILE:LINE:COL: message` per line. */
   stderr?(line: string): void;
   debounceMs?: number;
@@ -37,7 +37,7 @@ export function reloadOnChange(options: ReloadOptions): PolicyWatch {
   const stderr = options.stderr ?? ((line: string): boolean => process.stderr.write(`${line}\n`));
   // What was last loaded: an event that leaves the bytes as they were (a touch) reloads nothing.
   let loaded = contents(file);
-  const reload = (): void => {
+  const reload = async (): Promise<void> => {
     const text = contents(file);
     if (text !== undefined && text === loaded) return;
     const report = readPolicy(file);
@@ -47,21 +47,19 @@ export function reloadOnChange(options: ReloadOptions): PolicyWatch {
       audit.write({ event: "reload", policy: file, ok: false, problems: report.problems });
       return;
     }
-    loaded = text;
     for (const warning of report.warnings) log.warn(`${file}: ${warning}`);
-    const { hideChanged } = options.apply(report.policy);
+    const { hideChanged } = await options.apply(report.policy);
+    loaded = text;
     log.warn(`policy reloaded from ${file}${hideChanged ? "; hidden tools changed, the client was told to list tools again" : ""}`);
     audit.write({ event: "reload", policy: file, ok: true, tools_list_changed: hideChanged });
   };
   // A reload runs in a timer of its own: a fault in it must cost the reload, not the session.
   const guarded = (): void => {
-    try {
-      reload();
-    } catch (error) {
+    reload().catch((error: unknown) => {
       const message = (error as Error)?.message ?? String(error);
       log.warn(`${file}: the reload failed (${message}); the previous policy stays in force`);
       audit.write({ event: "reload", policy: file, ok: false, error: message });
-    }
+    });
   };
   log.info(`watching ${file} for changes (--no-watch turns this off)`);
   return watchPolicyFile(file, guarded, { failed: log.warn, ...(options.debounceMs === undefined ? {} : { debounceMs: options.debounceMs }) });

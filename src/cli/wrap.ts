@@ -5,10 +5,11 @@ import { commandApprover } from "../approval/approver.ts";
 import { PinStore } from "../pins/store.ts";
 import { startGateway } from "../relay/gateway.ts";
 import { onInternalError } from "./internal-error.ts";
-import { EXIT_USAGE } from "./exit-codes.ts";
+import { EXIT_INVALID, EXIT_USAGE } from "./exit-codes.ts";
 import { printError, stderrLogger } from "./log.ts";
 import { requirePolicy } from "./policy.ts";
 import { reloadOnChange } from "./reload.ts";
+import { StoreLink } from "./store-link.ts";
 
 export interface WrapOptions {
   policy?: string;
@@ -43,6 +44,13 @@ export async function wrap(server: string[], options: WrapOptions, version: stri
   }
 
   const log = stderrLogger(options.verbose === true);
+  // Global limits are counted in a store (SPEC §14): a policy that has them and names none is not started.
+  const stores = new StoreLink(process.env, log);
+  const linked = await stores.for(policy);
+  if ("problem" in linked) {
+    printError(`${policyPath}: ${linked.problem}`);
+    return EXIT_INVALID;
+  }
   const notice = terminalNotice(process.stdin.isTTY);
   if (notice !== undefined) process.stderr.write(`mcpgate: ${notice}\n`);
   const session = randomUUID();
@@ -61,9 +69,14 @@ export async function wrap(server: string[], options: WrapOptions, version: stri
     dryRun: options.dryRun === true,
     graceMs: options.shutdownGrace ?? 2000,
     pins,
+    ...(linked.store === undefined ? {} : { store: linked.store }),
     ...(options.approver === undefined ? {} : { approver: commandApprover(options.approver) }),
   });
-  const watching = options.watch === false ? undefined : reloadOnChange({ file: policyPath, audit, log, apply: (next) => gateway.reload(next) });
+  const watching = options.watch === false ? undefined : reloadOnChange({ file: policyPath, audit, log, apply: async (next) => {
+        const link = await stores.for(next);
+        if ("problem" in link) throw new Error(link.problem);
+        return gateway.reload(next, link.store);
+      } });
   const onSignal = (signal: NodeJS.Signals): void => gateway.shutdown(`received ${signal}`);
   const signals: NodeJS.Signals[] = ["SIGINT", "SIGTERM", "SIGHUP"];
   for (const signal of signals) process.on(signal, onSignal);
@@ -75,6 +88,7 @@ export async function wrap(server: string[], options: WrapOptions, version: stri
   for (const signal of signals) process.off(signal, onSignal);
   // Pins seen last are written before the process ends.
   await pins.settled();
+  await stores.close();
   audit.write({ event: "stop", exit_code: code });
   await audit.close();
   return code;

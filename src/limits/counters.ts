@@ -9,9 +9,14 @@ export interface CounterReader {
 
 const WEIGHTED_CAPACITY = 10_000;
 
-function newLog(spec: CounterSpec): SlidingLog {
+/** How many entries a counter's log keeps, here or in the store. */
+export function logCapacity(spec: CounterSpec): number {
   // A budget (increment_from) logs amounts, which may be small: give it room beyond `max`.
-  return new SlidingLog(spec.weighted ? Math.max(spec.capacity, WEIGHTED_CAPACITY) : spec.capacity, spec.horizonMs);
+  return spec.weighted ? Math.max(spec.capacity, WEIGHTED_CAPACITY) : spec.capacity;
+}
+
+function newLog(spec: CounterSpec): SlidingLog {
+  return new SlidingLog(logCapacity(spec), spec.horizonMs);
 }
 
 /** Whether a log made for `a` serves `b` unchanged: same windows, capacity and weighting. */
@@ -33,6 +38,8 @@ export class Counters {
   constructor(specs: Map<string, CounterSpec>, previous?: Counters) {
     this.#specs = specs;
     for (const [name, spec] of specs) {
+      // A global counter lives in the store (SPEC §14): no log of it here.
+      if (spec.global === true) continue;
       const before = previous === undefined ? undefined : previous.#specs.get(name);
       const kept = before !== undefined && sameSpec(before, spec) ? previous!.#logs.get(name) : undefined;
       this.#logs.set(name, kept ?? newLog(spec));
@@ -46,6 +53,11 @@ export class Counters {
    */
   static carriedOver(previous: Counters, specs: Map<string, CounterSpec>): Counters {
     return new Counters(specs, previous);
+  }
+
+  /** Whether `name` gives a failed call's charge back (refund: on_error). */
+  refundable(name: string): boolean {
+    return this.#specs.get(name)?.refund === true;
   }
 
   get(name: string): SlidingLog {

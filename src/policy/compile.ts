@@ -2,10 +2,12 @@
 // (evaluate.ts) touches only this compiled form.
 import type { ValidateFunction } from "ajv";
 import type { Charge, Check, Verdict } from "./decision.ts";
-import { compileCondition, parsePath, type CompiledCondition, type ConditionDocument } from "./conditions.ts";
+import { compileCondition, type CompiledCondition, type ConditionDocument } from "./conditions.ts";
 import { parseWindow } from "./duration.ts";
+import { LimitCompiler, sessionCounters, sharedLimits } from "./compile-limits.ts";
 import { makeMatcher } from "./glob-match.ts";
 import { schemaCompiler, type LimitObject, type PolicyDocument } from "./schema.ts";
+import { storeSettings, type StoreSettings } from "./store-schema.ts";
 import { pinSettings, type PinSettings } from "../pins/verdict.ts";
 import { compileRedaction, type CompiledRedaction } from "../redact/settings.ts";
 
@@ -22,6 +24,8 @@ export interface CompiledLimit {
   /** Path segments of increment_from: the call adds that argument instead of 1. */
   incrementFrom?: { path: string; segments: string[] };
   message?: string;
+  /** scope: global — judged and counted in the shared store (SPEC §14), not in this gateway. */
+  global?: true;
 }
 
 /** A condition of a rule list, with the check records of both its outcomes built once. */
@@ -46,10 +50,12 @@ export interface CompiledEntry {
   limits: CompiledLimit[];
   /** What a call through this entry is checked against: all_tools' limits, then its own. */
   checks: CompiledLimit[];
-  /** The distinct counters a forwarded call counts on, once each. */
+  /** The distinct counters of this gateway a forwarded call counts on, once each. */
   counters: string[];
   /** Those counters, each charged 1: a call's charge unless a limit counts an argument (budget). */
   unitCharge: Charge;
+  /** The global limits among `checks` and their counters, judged in the store: absent when none. */
+  shared?: SharedLimits;
   /** Whether any of `checks` counts an argument (increment_from), so the charge varies by call. */
   budget: boolean;
   rules: Rules;
@@ -63,10 +69,20 @@ export interface CompiledEntry {
   redaction?: CompiledRedaction;
 }
 
+/** Limits counted in the shared store, and the distinct counters they count on. */
+export interface SharedLimits {
+  limits: CompiledLimit[];
+  counters: string[];
+}
+
 export interface CounterSpec {
   capacity: number;
   horizonMs: number;
   weighted?: boolean;
+  /** Kept in the shared store (scope: global), under the counter's name; its key is a gateway's own otherwise. */
+  global?: true;
+  /** refund: on_error — a failed call's charge is given back. */
+  refund?: true;
   /** Every window of a limit on this counter, distinct, ascending: part of its identity on reload. */
   windowsMs: number[];
 }
@@ -78,10 +94,18 @@ export interface CompiledPolicy {
   allToolsCounters: string[];
   allToolsUnitCharge: Charge;
   allToolsBudget: boolean;
+  allToolsShared?: SharedLimits;
   allToolsRules: Rules;
   includeArgs: boolean;
   approval: { timeoutMs: number; offerSession: boolean };
   counters: Map<string, CounterSpec>;
+  /** Whether any limit is scope: global, so calls may need the store. */
+  global: boolean;
+  /** Every scope: global limit, in file order (mcpgate counters). */
+  sharedLimits: readonly CompiledLimit[];
+  /** Whether any counter gives a failed call's charge back (refund: on_error). */
+  refunds: boolean;
+  store: StoreSettings;
   entryCount: number;
   /** The hide patterns as written, in order: a reload that changes them changes what tools/list shows. */
   hide: readonly string[];
@@ -131,37 +155,9 @@ const unitCharge = (counters: string[]): Charge => Object.freeze(counters.map((c
 const hasBudget = (limits: CompiledLimit[]): boolean => limits.some((limit) => limit.incrementFrom !== undefined);
 
 export function compilePolicy(doc: PolicyDocument): CompiledPolicy {
-  const counters = new Map<string, CounterSpec>();
-  /** What each counter counts: "" for calls, else the increment_from path. */
-  const measures = new Map<string, string>();
-  const compileLimits = (limits: LimitObject[] | undefined, at: string): CompiledLimit[] =>
-    (limits ?? []).map((limit, index) => {
-      const rule = `${at}.limits[${index}]`;
-      const counter = limit.counter === undefined ? rule : `counter:${limit.counter}`;
-      const measure = limit.increment_from ?? "";
-      if ((measures.get(counter) ?? measure) !== measure) {
-        // load.ts reports this with a position; a document from elsewhere must not slip through.
-        throw new Error(`${rule}: limits sharing the counter ${JSON.stringify(limit.counter)} count different things (${measures.get(counter) || "calls"} and ${measure || "calls"})`);
-      }
-      measures.set(counter, measure);
-      const windowMs = parseWindow(limit.window)!;
-      const spec = counters.get(counter);
-      counters.set(counter, {
-        capacity: Math.max(spec?.capacity ?? 0, limit.max),
-        horizonMs: Math.max(spec?.horizonMs ?? 0, windowMs),
-        windowsMs: [...new Set([...(spec?.windowsMs ?? []), windowMs])].sort((a, b) => a - b),
-        ...(spec?.weighted ? { weighted: true } : {}),
-      });
-      const compiled: CompiledLimit = { rule, counter, window: limit.window, windowMs, max: limit.max };
-      if (limit.message !== undefined) compiled.message = limit.message;
-      if (limit.increment_from !== undefined) {
-        compiled.incrementFrom = { path: limit.increment_from, segments: parsePath(limit.increment_from)! };
-        // A budget logs amounts, not unit calls: give its log room beyond `max` entries.
-        counters.set(counter, { ...counters.get(counter)!, weighted: true });
-      }
-      return compiled;
-    });
-
+  const limits = new LimitCompiler();
+  const compileLimits = (list: LimitObject[] | undefined, at: string): CompiledLimit[] => limits.compile(list, at);
+  const counters = limits.counters;
   const allToolsLimits = compileLimits(doc.all_tools?.limits, "all_tools");
   const allToolsRedaction = compileRedaction(doc.all_tools?.redact, undefined, "all_tools.redact");
   const compileRules = (rules: { require?: ConditionDocument[]; deny_if?: ConditionDocument[]; approve_if?: ConditionDocument[] } | undefined, at: string): Rules => ({
@@ -169,26 +165,30 @@ export function compilePolicy(doc: PolicyDocument): CompiledPolicy {
     denyIf: (rules?.deny_if ?? []).map((condition, index) => ruleCondition(condition, `${at}.deny_if[${index}]`, "deny_if")),
     approveIf: (rules?.approve_if ?? []).map((condition, index) => ruleCondition(condition, `${at}.approve_if[${index}]`, "approve_if")),
   });
-  const distinctCounters = (limits: CompiledLimit[]): string[] => [...new Set(limits.map((limit) => limit.counter))];
+  const distinctCounters = sessionCounters;
   const entries: Array<[string, CompiledEntry]> = doc.tools.map(([key, entry]) => {
     const rule = `tools.${key}`;
-    const limits = compileLimits(entry.limits, rule);
-    const checks = [...allToolsLimits, ...limits];
+    const own = compileLimits(entry.limits, rule);
+    const checks = [...allToolsLimits, ...own];
     const counted = distinctCounters(checks);
     // Completed below: its verdict and check records, built once, point back at it.
-    const compiled = { key, rule, action: entry.action ?? "allow", limits, checks, counters: counted, unitCharge: unitCharge(counted), budget: hasBudget(checks), rules: compileRules(entry, rule) } as CompiledEntry;
+    const compiled = { key, rule, action: entry.action ?? "allow", limits: own, checks, counters: counted, unitCharge: unitCharge(counted), budget: hasBudget(checks), rules: compileRules(entry, rule) } as CompiledEntry;
     compiled.allow = Object.freeze({ effect: "allow", tool: key, rule, reason: `allowed by ${rule}` });
     compiled.passed = {
       entry: Object.freeze({ kind: "entry", rule, passed: true, entry: compiled, defaultEffect: doc.default }),
       schema: Object.freeze({ kind: "schema", rule: `${rule}.schema`, passed: true, problem: undefined }),
     };
     if (entry.reason !== undefined) compiled.reason = entry.reason;
+    const shared = sharedLimits(checks);
+    if (shared !== undefined) compiled.shared = shared;
     if (entry.schema !== undefined) compiled.schemaProblem = schemaCheck(schemaCompiler().compile(entry.schema));
     const redaction = entry.redact === undefined ? allToolsRedaction : compileRedaction(doc.all_tools?.redact, entry.redact, `${rule}.redact`);
     if (redaction !== undefined) compiled.redaction = redaction;
     return [key, compiled];
   });
   const allToolsCounters = distinctCounters(allToolsLimits);
+  const allToolsShared = sharedLimits(allToolsLimits);
+  const specs = [...counters.values()];
   const hidden = makeMatcher((doc.hide ?? []).map((pattern, index): [string, string] => [pattern, `hide[${index}]`]));
   const entryFor = makeMatcher(entries);
 
@@ -198,6 +198,7 @@ export function compilePolicy(doc: PolicyDocument): CompiledPolicy {
     allToolsCounters,
     allToolsUnitCharge: unitCharge(allToolsCounters),
     allToolsBudget: hasBudget(allToolsLimits),
+    ...(allToolsShared === undefined ? {} : { allToolsShared }),
     allToolsRules: compileRules(doc.all_tools, "all_tools"),
     includeArgs: doc.audit?.include_args === true,
     approval: {
@@ -205,6 +206,10 @@ export function compilePolicy(doc: PolicyDocument): CompiledPolicy {
       offerSession: doc.approval?.offer_session ?? true,
     },
     counters,
+    global: limits.shared.length > 0,
+    sharedLimits: limits.shared,
+    refunds: specs.some((spec) => spec.refund === true),
+    store: storeSettings(doc),
     entryCount: entries.length,
     hide: Object.freeze([...(doc.hide ?? [])]),
     hides: (doc.hide ?? []).length > 0,

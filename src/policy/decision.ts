@@ -46,7 +46,9 @@ export type Check =
   | { kind: "approve_if"; rule: string; passed: true; condition: CompiledCondition; matches: boolean }
   | { kind: "schema"; rule: string; passed: boolean; problem: string | undefined }
   | { kind: "limit"; rule: string; passed: boolean; limit: CompiledLimit; used: number; amount: number }
-  | { kind: "amount"; rule: string; passed: false; problem: string };
+  | { kind: "amount"; rule: string; passed: false; problem: string }
+  /** A scope: global limit: judged by the store when the call is forwarded, not here. */
+  | { kind: "shared"; rule: string; passed: true; limit: CompiledLimit; amount: number };
 
 /**
  * What evaluate() returns: the verdict, what forwarding would consume, and the checks behind it.
@@ -57,6 +59,14 @@ export interface Evaluation {
   verdict: Verdict;
   charge: Charge;
   checks: readonly Check[];
+  /** The call's global limits and what it would add to their counters: the store judges and charges these. */
+  shared?: SharedCharge;
+}
+
+/** What a call asks of the shared store: its global limits, judged in order, and each counter's amount. */
+export interface SharedCharge {
+  limits: readonly CompiledLimit[];
+  charge: Charge;
 }
 
 /** How a check reads in `mcpgate explain`. */
@@ -79,6 +89,8 @@ export function checkDetail(check: Check): string {
       return `${check.used}${check.amount === 1 ? "" : ` + ${check.amount}`} of ${check.limit.max} per ${check.limit.window} used`;
     case "amount":
       return check.problem;
+    case "shared":
+      return `${check.amount === 1 ? "" : `${check.amount} against `}${check.limit.max} per ${check.limit.window}, counted in the shared store when forwarded`;
   }
 }
 

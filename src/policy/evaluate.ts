@@ -9,6 +9,7 @@
 // deny_if → the entry's schema, require, deny_if → limits → approval (action: approve or an
 // approve_if match).
 import type { CounterReader, Counters } from "../limits/counters.ts";
+import type { SlidingLog } from "../limits/window.ts";
 import type { CompiledEntry, CompiledLimit, CompiledPolicy, Rules } from "./compile.ts";
 import { describeCondition, describeShape, resolve, type CompiledCondition } from "./conditions.ts";
 import { NO_CHARGE, type Charge, type Check, type Evaluation, type ToolCall, type Verdict } from "./decision.ts";
@@ -30,12 +31,34 @@ export function evaluateApproved(policy: CompiledPolicy, call: ToolCall, now: nu
   return judge(policy, call, now, counters, false, pins);
 }
 
-/** Counts a forwarded call: the only function that changes counters. */
+/** Counts a forwarded call: with take() and giveBack(), the only functions that change counters. */
 export function charge(counters: Counters, due: Charge, now: number): void {
   for (let index = 0; index < due.length; index++) {
     const item = due[index]!;
     counters.get(item.counter).add(now, item.amount);
   }
+}
+
+/** One charge as logged, enough to give it back: the very log (a reload may replace a counter's), the entry and the amount. */
+export interface Taken {
+  log: SlidingLog;
+  handle: number;
+  amount: number;
+  /** Its counter gives a failed call's charge back (refund: on_error). */
+  refundable: boolean;
+}
+
+/** charge(), keeping what was logged: for a call that may yet be given back (the store may deny it, or it may fail). */
+export function take(counters: Counters, due: Charge, now: number): Taken[] {
+  return due.map(({ counter, amount }) => {
+    const log = counters.get(counter);
+    return { log, handle: log.add(now, amount), amount, refundable: counters.refundable(counter) };
+  });
+}
+
+/** Gives back what take() logged, exactly: as if those calls had not been counted. */
+export function giveBack(taken: readonly Taken[]): void {
+  for (const { log, handle, amount } of taken) log.refund(handle, amount);
 }
 
 function denied(tool: string, rule: string, reason: string, checks: readonly Check[], retryAfterMs?: number): Evaluation {
@@ -128,6 +151,11 @@ function judge(policy: CompiledPolicy, call: ToolCall, now: number, counters: Co
       checks.push({ kind: "amount", rule: limit.rule, passed: false, problem: amount });
       return denied(name, limit.rule, amount, checks);
     }
+    if (limit.global === true) {
+      // Judged by the store when the call is forwarded (relay/shared-counts.ts): atomic there.
+      checks.push({ kind: "shared", rule: limit.rule, passed: true, limit, amount });
+      continue;
+    }
     // The usage alone (a number) on the way through; the retry hint only for a denial.
     const log = counters.get(limit.counter);
     const used = log.used(now, limit.windowMs);
@@ -135,17 +163,21 @@ function judge(policy: CompiledPolicy, call: ToolCall, now: number, counters: Co
     checks.push({ kind: "limit", rule: limit.rule, passed, limit, used, amount });
     if (!passed) {
       const { retryAfterMs } = log.check(now, limit.windowMs, limit.max, amount);
-      return denied(name, limit.rule, limitReason(limit, entry, retryAfterMs), checks, retryAfterMs);
+      return denied(name, limit.rule, limitReason(limit, entry?.reason, retryAfterMs), checks, retryAfterMs);
     }
   }
 
   const due = (entry?.budget ?? policy.allToolsBudget) ? budgetCharge(entry?.counters ?? policy.allToolsCounters, limits, args) : (entry?.unitCharge ?? policy.allToolsUnitCharge);
   const verdict = askHumans ? approvalVerdict(policy, entry, name, args, checks) : undefined;
-  return { verdict: verdict ?? allowed(entry, name), charge: due, checks };
+  const shared = entry === undefined ? policy.allToolsShared : entry.shared;
+  const evaluation: Evaluation = { verdict: verdict ?? allowed(entry, name), charge: due, checks };
+  if (shared !== undefined) evaluation.shared = { limits: shared.limits, charge: budgetCharge(shared.counters, shared.limits, args) };
+  return evaluation;
 }
 
-function limitReason(limit: CompiledLimit, entry: CompiledEntry | undefined, retryAfterMs: number | undefined): string {
-  const why = limit.message ?? entry?.reason ?? (limit.incrementFrom === undefined ? "rate limit reached" : "budget exceeded");
+/** Why a limit denies: its message, else the entry's reason, else what it is; with the retry hint. */
+export function limitReason(limit: CompiledLimit, entryReason: string | undefined, retryAfterMs: number | undefined): string {
+  const why = limit.message ?? entryReason ?? (limit.incrementFrom === undefined ? "rate limit reached" : "budget exceeded");
   const retry = retryAfterMs === undefined ? "" : `; retry in ${formatDelay(retryAfterMs)}`;
   // The argument's name, not its value: the amount is the caller's data.
   const counts = limit.incrementFrom === undefined ? "" : `; this call counts ${limit.incrementFrom.path}`;

@@ -127,18 +127,37 @@ function measure(limit: LimitObject): string {
   return limit.increment_from ?? "1 (calls)";
 }
 
+/** Where a limit's counter lives: in this gateway, or in the shared store. */
+const where = (limit: LimitObject): string => (limit.scope === "global" ? "scope: global" : `scope: ${limit.scope ?? "session"}`);
+const refund = (limit: LimitObject): string => `refund: ${limit.refund ?? "never"}`;
+
 /**
- * Limits that share a counter but count different things (calls, or different arguments). A
- * named counter is one log of what was spent: were one limit to count calls and another
- * args.amount, a call would be checked in one measure and charged in the other. Each conflict
- * is reported at the later limit in file order, on its increment_from if it has one.
+ * What every limit sharing a counter must agree on, each with how a message says it: what it
+ * counts (were one limit to count calls and another args.amount, a call would be checked in one
+ * measure and charged in the other), where it is kept (one log, not a session's and the store's)
+ * and whether a failed call gets it back (a charge is refunded whole or not at all).
+ */
+const AGREED: Array<{ key: keyof LimitObject; same(a: LimitObject, b: LimitObject): boolean; here(limit: LimitObject): string; there(limit: LimitObject): string; what: string }> = [
+  { key: "increment_from", same: (a, b) => a.increment_from === b.increment_from, here: (limit) => `counted by ${measure(limit)}`, there: (limit) => `by ${measure(limit)}`, what: "count the same thing" },
+  { key: "scope", same: (a, b) => (a.scope === "global") === (b.scope === "global"), here: where, there: where, what: "be kept in the same place" },
+  { key: "refund", same: (a, b) => (a.refund ?? "never") === (b.refund ?? "never"), here: refund, there: refund, what: "be refunded alike" },
+];
+
+/**
+ * Limits that share a counter but disagree on what it is (AGREED), each reported at the later
+ * limit in file order, on the key that disagrees if it has one; and global limits without a
+ * counter name, which gateways could not share.
  */
 function counterConflicts(policy: PolicyDocument, offset: (path: PathKey[]) => number): Array<{ path: PathKey[]; message: string }> {
   const named: Array<{ path: PathKey[]; counter: string; limit: LimitObject; at: number }> = [];
+  const conflicts: Array<{ path: PathKey[]; message: string }> = [];
   const collect = (limits: LimitObject[] | undefined, at: PathKey[]): void => {
     (limits ?? []).forEach((limit, index) => {
       const path = [...at, "limits", index];
       if (limit.counter !== undefined) named.push({ path, counter: limit.counter, limit, at: offset(path) });
+      else if (limit.scope === "global") {
+        conflicts.push({ path: [...path, "scope"], message: "a scope: global limit needs a counter name: every gateway sharing the store counts under that name (add counter: NAME)" });
+      }
     });
   };
   collect(policy.all_tools?.limits, ["all_tools"]);
@@ -146,16 +165,18 @@ function counterConflicts(policy: PolicyDocument, offset: (path: PathKey[]) => n
   named.sort((a, b) => a.at - b.at);
 
   const first = new Map<string, (typeof named)[number]>();
-  const conflicts: Array<{ path: PathKey[]; message: string }> = [];
   for (const item of named) {
     const earlier = first.get(item.counter);
-    if (earlier === undefined) first.set(item.counter, item);
-    else if (earlier.limit.increment_from !== item.limit.increment_from) {
-      conflicts.push({
-        path: item.limit.increment_from === undefined ? item.path : [...item.path, "increment_from"],
-        message: `counter ${JSON.stringify(item.counter)} is counted by ${measure(item.limit)} here but by ${measure(earlier.limit)} at ${formatPath(earlier.path)}; limits sharing a counter must count the same thing`,
-      });
+    if (earlier === undefined) {
+      first.set(item.counter, item);
+      continue;
     }
+    const differs = AGREED.find((rule) => !rule.same(earlier.limit, item.limit));
+    if (differs === undefined) continue;
+    conflicts.push({
+      path: item.limit[differs.key] === undefined ? item.path : [...item.path, differs.key],
+      message: `counter ${JSON.stringify(item.counter)} is ${differs.here(item.limit)} here but ${differs.there(earlier.limit)} at ${formatPath(earlier.path)}; limits sharing a counter must ${differs.what}`,
+    });
   }
   return conflicts;
 }

@@ -6,6 +6,7 @@ import { conditionProblem, OPERATORS, parsePath } from "./conditions.ts";
 import { parseWindow } from "./duration.ts";
 import { globProblem } from "./glob.ts";
 import { redactSchema, patternSchema } from "./redact-schema.ts";
+import { storeKeys } from "./store-schema.ts";
 
 /** Node's timers cannot wait longer than 2^31-1 ms (~24.8 days); one day is plenty for a human. */
 const MAX_APPROVAL_TIMEOUT_MS = 86_400_000;
@@ -21,11 +22,14 @@ const limitObjectSchema = strictObject({
   counter: string().min(1).optional(),
   window: windowSchema,
   max: number().finite().min(0),
-  scope: oneOf(["session", "grant"]).optional(),
+  // global: counted in the shared store (SPEC §14), under the counter's name, which it must have.
+  scope: oneOf(["session", "grant", "global"]).optional(),
   increment_from: string()
     .refine((path) => parsePath(path) !== undefined && path !== "args", { error: (issue) => `expected a path into the arguments such as args.amount, got ${describe(issue.input)}` })
     .optional(),
   message: string().optional(),
+  // on_error: what a call consumed is given back when its result is an error (SPEC §3).
+  refund: oneOf(["on_error", "never"]).optional(),
 });
 
 export type LimitObject = Infer<typeof limitObjectSchema>;
@@ -133,6 +137,7 @@ export const policySchema = strictObject({
       offer_session: boolean().optional(),
     })
     .optional(),
+  ...storeKeys,
 });
 
 export type PolicyDocument = Omit<Infer<typeof policySchema>, "tools"> & {

@@ -15,7 +15,8 @@ import { canonicalArguments } from "../wire/tools-call.ts";
 import { scanJson, type Span } from "../wire/scan.ts";
 import { DROP, type ElementAnswer } from "./batch.ts";
 import { requestTaskId } from "./denied-tasks.ts";
-import type { InFlight, Pending } from "./in-flight.ts";
+import { notSent, type InFlight, type Pending } from "./in-flight.ts";
+import { giveBack } from "../policy/evaluate.ts";
 import type { LivePolicy } from "./live-policy.ts";
 import type { Logger } from "./log.ts";
 import type { PinTracker } from "../pins/tracker.ts";
@@ -68,7 +69,7 @@ export class Answers {
   response(buf: Buffer, { id, isError, members }: Response, collector?: Buffer[]): ElementAnswer {
     const { inFlight, audit } = this.#options;
     const pending = inFlight.get(id.key);
-    if (pending === undefined || pending.approval !== undefined) {
+    if (pending === undefined || notSent(pending)) {
       const cancelled = pending === undefined ? inFlight.takeCancelled(id.key) : undefined;
       if (cancelled === undefined) {
         this.#dropped(id.raw);
@@ -87,6 +88,7 @@ export class Answers {
     const redacted = round === undefined ? this.#options.redactions.answer(buf, members, id, rewritten, pending.tool, pending.modern !== undefined) : { answer: rewritten };
     if (pending.taskId !== undefined && !isError) this.#sawTask(buf, members, pending);
     if (pending.method === "tools/call" && pending.tool !== undefined && !isError && this.#options.live.current.redactionFor(pending.tool) !== undefined) this.#options.taskTools.remember(buf, members, pending.tool);
+    if (pending.refund !== undefined && round === undefined && (isError || resultIsError(buf, members))) this.#refund(pending);
     if (pending.call !== undefined && audit.enabled && !this.#madeTask(buf, members, pending, isError)) {
       const outcome = round === undefined ? { is_error: isError || redacted.error !== undefined || resultIsError(buf, members) } : { is_error: false, input_required: true };
       audit.forwarded(pending.call, pending.started, { ...outcome, ...redacted.audit });
@@ -99,7 +101,7 @@ export class Answers {
   answering(rawId: string): Pending | undefined {
     const id = parseId(rawId);
     const pending = id === undefined ? undefined : this.#options.inFlight.get(id.key);
-    if (pending === undefined || pending.approval !== undefined) {
+    if (pending === undefined || notSent(pending)) {
       this.#dropped(rawId);
       return undefined;
     }
@@ -111,8 +113,18 @@ export class Answers {
     const { inFlight, audit } = this.#options;
     if (!inFlight.isOpen(pending)) return;
     inFlight.close(pending);
+    if (pending.refund !== undefined && isError) this.#refund(pending);
     if (pending.call !== undefined && audit.enabled) audit.forwarded(pending.call, pending.started, { is_error: isError });
     this.#options.settle(pending);
+  }
+
+  /** A call whose result failed gives back what it consumed on counters with refund: on_error (SPEC §3). */
+  #refund(pending: Pending): void {
+    const { session, store } = pending.refund!;
+    pending.refund = undefined;
+    if (session !== undefined) giveBack(session);
+    if (store !== undefined) void this.#options.live.store?.refund(store);
+    if (this.#options.log.verbose) this.#options.log.info(`${pending.tool ?? "a call"} failed: what it consumed was given back (refund: on_error)`);
   }
 
   /** Answers a forwarded request with an error of ours: the server's answer will not reach the client. */
@@ -173,7 +185,7 @@ export class Answers {
   /** Whether a line starting now may need tools removed: a tools/list is in flight and tools are hidden (or pinned). */
   listInFlight(): boolean {
     if (!this.#options.live.current.hides && (this.#options.live.current.pins === undefined || this.#options.pins === undefined)) return false;
-    for (const pending of this.#options.inFlight.values()) if (pending.method === "tools/list" && pending.approval === undefined) return true;
+    for (const pending of this.#options.inFlight.values()) if (pending.method === "tools/list" && !notSent(pending)) return true;
     return false;
   }
 

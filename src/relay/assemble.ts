@@ -17,6 +17,7 @@ import { Calls } from "./calls.ts";
 import type { CancelContext } from "./cancellation.ts";
 import { InFlight, type Pending } from "./in-flight.ts";
 import type { LivePolicy } from "./live-policy.ts";
+import type { SharedStore } from "./shared-counts.ts";
 import type { Logger } from "./log.ts";
 import { Outbox } from "./outbox.ts";
 import { Redactions } from "./redactions.ts";
@@ -48,6 +49,8 @@ export interface RouterOptions {
   setTimer?(ms: number, fn: () => void): () => void;
   /** Where the servers' tool pins are kept; without it, a policy's `pins` has no effect. */
   pins?: PinStore;
+  /** The shared store of the policy's global counters. */
+  store?: SharedStore;
 }
 
 export interface Parts {
@@ -75,7 +78,7 @@ export interface Parts {
 
 export function assemble(options: RouterOptions): Parts {
   const { log } = options;
-  const live: LivePolicy = { current: options.policy, counters: options.counters };
+  const live: LivePolicy = { current: options.policy, counters: options.counters, ...(options.store === undefined ? {} : { store: options.store }) };
   const outbox = new Outbox(options.toClient);
   const inFlight = new InFlight(options.maxPending);
   const session = new ClientSession();

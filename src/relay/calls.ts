@@ -8,8 +8,8 @@ import type { Approvals, Held, Outcome } from "../approval/coordinator.ts";
 import type { SessionAllowances } from "../approval/allowances.ts";
 import type { Rounds } from "../approval/rounds.ts";
 import type { CallAudit } from "../audit/call-event.ts";
-import { denialResult, denialText, type Verdict } from "../policy/decision.ts";
-import { charge, evaluate, evaluateApproved } from "../policy/evaluate.ts";
+import { denialResult, denialText, type SharedCharge, type Verdict } from "../policy/decision.ts";
+import { charge, evaluate, evaluateApproved, take, type Taken } from "../policy/evaluate.ts";
 import { afterApproval, afterRefusal, outcomeOf, type Outcome as Judgement } from "../policy/verdict.ts";
 import type { Id } from "../wire/message.ts";
 import { errorReply, INVALID_PARAMS, resultReply } from "../wire/reply.ts";
@@ -19,6 +19,7 @@ import { decodeToolCall } from "../wire/tools-call.ts";
 import type { BatchReplies, ElementOutcome } from "./batch.ts";
 import { takesTasks, type DeniedTasks } from "./denied-tasks.ts";
 import { modernCall, type InFlight, type ModernCall, type Pending } from "./in-flight.ts";
+import { refundOf, StoreWaits } from "./store-waits.ts";
 import type { Retries } from "./retries.ts";
 import type { LivePolicy } from "./live-policy.ts";
 import type { Logger } from "./log.ts";
@@ -68,15 +69,20 @@ function asLine(bytes: Buffer): Buffer {
 
 /** What judging came to: forward it (or `bytes` in its place), ask a human, or neither (a reply says why, if it has an id). */
 type Judged =
-  | { action: "forward"; tool: string; verdict?: Verdict; field?: Held["field"]; approval?: "accepted" | "session"; bytes?: Buffer; modern?: ModernCall }
+  | { action: "forward"; tool: string; verdict?: Verdict; field?: Held["field"]; approval?: "accepted" | "session"; bytes?: Buffer; modern?: ModernCall; taken?: Taken[] }
+  /** Forward once the store passes its global limits (store-waits.ts). */
+  | { action: "count"; tool: string; verdict: Verdict; field: Held["field"]; approval?: "accepted" | "session"; bytes?: Buffer; modern?: ModernCall; shared: SharedCharge; taken: Taken[]; task?: boolean }
   | { action: "ask"; tool: string; verdict: Verdict; args: Record<string, unknown>; field: Held["field"]; modern?: ModernCall; task: boolean }
   | { action: "refuse"; reply?: Buffer };
 
 export class Calls {
   readonly #options: CallsOptions;
+  readonly #waits: StoreWaits;
 
   constructor(options: CallsOptions) {
     this.#options = options;
+    const { live, inFlight, now, dryRun, log, audit, toServer } = options;
+    this.#waits = new StoreWaits({ live, inFlight, now, dryRun, log, audit, toServer, deny: (pending, verdict, field) => this.#deny(pending, verdict, field) });
   }
 
   /** A tools/call request: forwarded (and now in flight), held for a human, or answered here. */
@@ -95,9 +101,18 @@ export class Calls {
       this.#options.approvals.ask(judged.verdict, judged.args, asLine(buf), judged.field, pending);
       return "held";
     }
+    if (judged.action === "count") {
+      if (judged.task === true) pending.task = true;
+      this.#waits.hold(judged, judged.bytes ?? asLine(buf), pending);
+      return "held";
+    }
     if (judged.verdict !== undefined) {
       pending.call = { tool: judged.verdict.tool, verdict: judged.verdict, field: judged.field };
       if (judged.approval !== undefined) pending.call.approval = judged.approval;
+    }
+    if (judged.taken !== undefined) {
+      const refund = refundOf(this.#options.live.current, judged.taken);
+      if (refund !== undefined) pending.refund = refund;
     }
     return judged.bytes === undefined ? "forward" : { forward: judged.bytes };
   }
@@ -109,6 +124,10 @@ export class Calls {
     if (judged.action === "forward" && judged.bytes !== undefined) return undefined;
     if (judged.action === "ask") {
       this.#options.approvals.ask(judged.verdict, judged.args, asLine(buf), judged.field, undefined);
+      return undefined;
+    }
+    if (judged.action === "count") {
+      this.#waits.hold(judged, asLine(buf), undefined);
       return undefined;
     }
     return judged.action === "forward" ? "forward" : undefined;
@@ -131,15 +150,21 @@ export class Calls {
       this.#denyHeld(held, judged, "accepted");
       return;
     }
-    charge(counters, judged.charge, at);
+    const taken = judged.shared !== undefined || policy.refunds ? take(counters, judged.charge, at) : (charge(counters, judged.charge, at), undefined);
     // Only when the form offered it (approval.offer_session): an answer cannot add what was not asked.
     const session = answer.session === true && policy.approval.offerSession;
     if (session) this.#options.allowances.add(request.tool, bytes);
     log.warn(`a human approved ${request.tool} [${held.verdict.rule}]${session ? ", and identical calls for the rest of this session" : ""}`);
+    if (pending !== undefined) pending.approval = undefined;
+    if (judged.shared !== undefined) {
+      this.#waits.hold({ tool: request.tool, verdict: judged.verdict, field: held.field, shared: judged.shared, taken: taken!, approval: "accepted" }, bytes, pending);
+      return;
+    }
     if (pending !== undefined) {
-      pending.approval = undefined;
       pending.started = at;
       pending.call = { tool: request.tool, verdict: judged.verdict, field: held.field, approval: "accepted" };
+      const refund = taken === undefined ? undefined : refundOf(policy, taken);
+      if (refund !== undefined) pending.refund = refund;
     }
     this.#options.toServer(bytes);
   }
@@ -166,12 +191,16 @@ export class Calls {
     const sessionAllowed = evaluation.verdict.effect === "approve" && allowances.has(name, buf);
     // A 2026-07-28 client is asked by an MRTR round, which needs a request to answer.
     const elicit = era.elicitForm && (id !== undefined || !era.modern);
-    const { action, verdict, charge: due } = outcomeOf(evaluation, { sessionAllowed, channel: approverSet ? "approver" : elicit ? "elicitation" : "none", dryRun });
+    const { action, verdict, charge: due, shared } = outcomeOf(evaluation, { sessionAllowed, channel: approverSet ? "approver" : elicit ? "elicitation" : "none", dryRun });
     switch (action) {
-      case "forward":
-        charge(counters, due, at);
+      case "forward": {
+        // Kept to be given back if the store denies the call, or its result fails (refund: on_error).
+        const taken = shared !== undefined || policy.refunds ? take(counters, due, at) : (charge(counters, due, at), undefined);
         if (log.verbose) log.info(`allow ${name} (${verdict.rule})`);
-        return { action: "forward", tool: name, verdict, field, ...(sessionAllowed ? { approval: "session" } : {}), ...(era.modern ? { modern: modernCall(buf, name, verdict.rule) } : {}) };
+        const judged = { tool: name, verdict, field, ...(sessionAllowed ? { approval: "session" as const } : {}), ...(era.modern ? { modern: modernCall(buf, name, verdict.rule) } : {}) };
+        if (shared !== undefined) return { action: "count", ...judged, shared, taken: taken!, ...(task ? { task } : {}) };
+        return { action: "forward", ...judged, ...(taken === undefined ? {} : { taken }) };
+      }
       case "ask":
         if (era.modern && !approverSet && id !== undefined) {
           log.warn(`asking a human about ${name} [${verdict.rule}] via the client (an input_required round)`);
@@ -208,8 +237,10 @@ export class Calls {
       log.warn(`${denialText(outcome.verdict)} [${outcome.verdict.rule}]`);
       return { action: "refuse", reply: resultReply(id, this.#denial(outcome.verdict, modern, task)) };
     }
-    const { bytes, verdict, approval, rule, digest } = outcome;
-    return { action: "forward", tool: name, bytes, verdict, field, ...(approval === undefined ? {} : { approval }), modern: { tool: name, digest, rule } };
+    const { bytes, verdict, approval, rule, digest, shared, taken } = outcome;
+    const judged = { tool: name, bytes, verdict, field, ...(approval === undefined ? {} : { approval }), modern: { tool: name, digest, rule } };
+    if (shared !== undefined) return { action: "count", ...judged, shared, taken: taken ?? [] };
+    return { action: "forward", ...judged, ...(taken === undefined ? {} : { taken }) };
   }
 
   /** The result that denies a call: a task of ours for a call that asked for one. */
@@ -223,10 +254,14 @@ export class Calls {
   }
 
   #denyHeld(held: Held, { verdict }: Judgement, outcome: Outcome): void {
+    this.#deny(held.pending, verdict, held.field, { approval: outcome });
+  }
+
+  /** Denies a call the server was not sent (held for a human or the store): logged, audited, answered if it has an id. */
+  #deny(pending: Pending | undefined, verdict: Verdict, field: Held["field"], extra?: { approval: Outcome }): void {
     const { log, audit, inFlight } = this.#options;
     log.warn(`${denialText(verdict)} [${verdict.rule}]`);
-    audit.denied(verdict, held.field, { approval: outcome });
-    const pending = held.pending;
+    audit.denied(verdict, field, extra);
     if (pending === undefined || !inFlight.isOpen(pending)) return;
     inFlight.close(pending);
     inFlight.rememberDenied(pending.id.key);

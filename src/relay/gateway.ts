@@ -12,6 +12,7 @@ import { errorReply, INVALID_REQUEST } from "../wire/reply.ts";
 import type { Approver } from "../approval/answer.ts";
 import { EXIT_NOT_STARTED } from "../cli/exit-codes.ts";
 import type { Reloaded } from "./live-policy.ts";
+import type { SharedStore } from "./shared-counts.ts";
 import { Router, type Logger } from "./router.ts";
 import { Coalescer, Throttle, writer } from "./pumps.ts";
 import { describeExit, spawnServer, stopChild } from "./server-process.ts";
@@ -37,6 +38,8 @@ export interface GatewayOptions {
   now?: () => number;
   /** Where the servers' tool pins are kept (SPEC §13). */
   pins?: PinStore;
+  /** The shared store of the policy's global counters (SPEC §14). */
+  store?: SharedStore;
 }
 
 export interface Gateway {
@@ -45,7 +48,7 @@ export interface Gateway {
   /** Closes the server's stdin, then SIGTERM, then SIGKILL, each after the grace period. */
   shutdown(why: string): void;
   /** Puts a new policy in force between two messages (SPEC §11); see Router.reload. */
-  reload(policy: CompiledPolicy): Reloaded;
+  reload(policy: CompiledPolicy, store?: SharedStore): Reloaded;
 }
 
 /** Server lines longer than this are streamed rather than held whole. */
@@ -93,6 +96,7 @@ export function startGateway(options: GatewayOptions): Gateway {
     dryRun: options.dryRun ?? false,
     ...(options.approver === undefined ? {} : { approver: options.approver }),
     ...(options.pins === undefined ? {} : { pins: options.pins }),
+    ...(options.store === undefined ? {} : { store: options.store }),
   });
 
   const fromClient = new LineSplitter({
@@ -183,5 +187,5 @@ export function startGateway(options: GatewayOptions): Gateway {
   });
 
   // Called from a watcher's own tick, never from inside a chunk's routing: between two messages.
-  return { exited, shutdown: (why) => shutdown(why), reload: (policy) => router.reload(policy) };
+  return { exited, shutdown: (why) => shutdown(why), reload: (policy, store) => router.reload(policy, store) };
 }

@@ -3,7 +3,10 @@
 // Also the bounded memories that answers and cancellations are checked against: ids of calls
 // mcpgate denied, and requests the client cancelled after they were sent.
 import type { Held } from "../approval/coordinator.ts";
-import type { CallRecord } from "../audit/call-event.ts";
+import type { ArgsField, CallRecord } from "../audit/call-event.ts";
+import type { Verdict } from "../policy/decision.ts";
+import type { Taken } from "../policy/evaluate.ts";
+import type { Receipt } from "../store/call.ts";
 import { idKey, type Id } from "../wire/message.ts";
 import { errorReply, INVALID_REQUEST, SERVER_ERROR } from "../wire/reply.ts";
 import type { BatchReplies } from "./batch.ts";
@@ -17,6 +20,10 @@ export interface Pending {
   batch?: BatchReplies;
   /** Set while the call waits for a human; the server has not seen it. */
   approval?: Held;
+  /** Set while the call waits for the shared store's count (shared-counts.ts); the server has not seen it. */
+  counting?: Counting;
+  /** What to give back if the call fails (refund: on_error): its refundable charges here and in the store. */
+  refund?: Refund;
   /** A call of protocol 2026-07-28: our answers carry resultType, and a round the server opens is wrapped. */
   modern?: ModernCall;
   /** A task-augmented call: a denial is a task of mcpgate's (denied-tasks.ts). */
@@ -25,6 +32,23 @@ export interface Pending {
   taskId?: string;
   /** For a tools/call: the tool it calls, whatever was decided (its result may need redacting). */
   tool?: string;
+}
+
+/** A call waiting for the store: the verdict that allowed it so far, and its audit field. */
+export interface Counting {
+  verdict: Verdict;
+  field: ArgsField | undefined;
+}
+
+/** What a call consumed that a failed result gives back (SPEC §3, refund: on_error). */
+export interface Refund {
+  session?: readonly Taken[];
+  store?: Receipt;
+}
+
+/** Whether the server has not been sent this request: it waits for a human or for the store. */
+export function notSent(pending: Pending): boolean {
+  return pending.approval !== undefined || pending.counting !== undefined;
 }
 
 /**

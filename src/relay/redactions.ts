@@ -10,7 +10,7 @@ import { member, type Id } from "../wire/message.ts";
 import { errorReply, INTERNAL_ERROR, resultReply } from "../wire/reply.ts";
 import { scanJson, type Span } from "../wire/scan.ts";
 import { DROP, type ElementAnswer } from "./batch.ts";
-import type { InFlight, Pending } from "./in-flight.ts";
+import { notSent, type InFlight, type Pending } from "./in-flight.ts";
 import type { LivePolicy } from "./live-policy.ts";
 import type { Logger } from "./log.ts";
 
@@ -163,7 +163,7 @@ export class Redactions {
     if (!policy.redacts) return undefined;
     let limit = response ? undefined : policy.logRedaction?.maxBytes;
     for (const pending of this.#options.inFlight.values()) {
-      const own = pending.approval === undefined ? this.holdLimit(pending) : undefined;
+      const own = !notSent(pending) ? this.holdLimit(pending) : undefined;
       if (own !== undefined && (limit === undefined || own > limit)) limit = own;
     }
     return limit;

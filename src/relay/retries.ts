@@ -9,8 +9,8 @@ import type { SessionAllowances } from "../approval/allowances.ts";
 import { roundAnswer } from "../approval/mrtr.ts";
 import type { Rounds } from "../approval/rounds.ts";
 import type { ArgsField, CallAudit } from "../audit/call-event.ts";
-import type { Verdict } from "../policy/decision.ts";
-import { charge, evaluate, evaluateApproved } from "../policy/evaluate.ts";
+import type { SharedCharge, Verdict } from "../policy/decision.ts";
+import { charge, evaluate, evaluateApproved, take, type Taken } from "../policy/evaluate.ts";
 import { afterApproval, afterRefusal } from "../policy/verdict.ts";
 import { editMember } from "../wire/rebuild.ts";
 import type { RequestFrame } from "../wire/request-frame.ts";
@@ -31,7 +31,7 @@ export interface RetriesOptions {
 
 /** A retry's fate: forward these bytes (the call as judged), or deny it with this verdict. */
 export type RetryOutcome =
-  | { action: "forward"; bytes: Buffer; verdict: Verdict; approval?: "accepted" | "session"; rule: string; digest: string }
+  | { action: "forward"; bytes: Buffer; verdict: Verdict; approval?: "accepted" | "session"; rule: string; digest: string; shared?: SharedCharge; taken?: Taken[] }
   | { action: "deny"; verdict: Verdict };
 
 export class Retries {
@@ -79,12 +79,16 @@ export class Retries {
       audit.denied(judged.verdict, field, { approval: "accepted" });
       return { action: "deny", verdict: judged.verdict };
     }
-    charge(counters, judged.charge, at);
+    // Kept to be given back if the store denies the call, or its result fails (refund: on_error).
+    const taken = judged.shared !== undefined || policy.refunds ? take(counters, judged.charge, at) : (charge(counters, judged.charge, at), undefined);
     // Only when the form offered it (approval.offer_session): an answer cannot add what was not asked.
     const session = answer.session === true && policy.approval.offerSession;
     if (session) allowances.add(name, line);
     log.warn(`a human approved ${name} [${asked.rule}]${session ? ", and identical calls for the rest of this session" : ""}`);
     const bytes = editMember(line, "params", { remove: ["inputResponses", "requestState"] });
-    return { action: "forward", bytes, verdict: judged.verdict, approval: "accepted", rule: judged.verdict.rule, digest };
+    const outcome: RetryOutcome = { action: "forward", bytes, verdict: judged.verdict, approval: "accepted", rule: judged.verdict.rule, digest };
+    if (judged.shared !== undefined) outcome.shared = judged.shared;
+    if (taken !== undefined) outcome.taken = taken;
+    return outcome;
   }
 }

@@ -12,7 +12,9 @@ import { assemble, type Parts, type RouterOptions } from "./assemble.ts";
 import { BatchReplies, DROP, mergeServerBatch, splitClientBatch, type ElementAnswer, type ElementOutcome } from "./batch.ts";
 import { cancel } from "./cancellation.ts";
 import { idOfLine, intake } from "./intake.ts";
+import { notSent } from "./in-flight.ts";
 import { swapPolicy, type Reloaded } from "./live-policy.ts";
+import type { SharedStore } from "./shared-counts.ts";
 import { preview } from "./log.ts";
 
 export type { Logger } from "./log.ts";
@@ -48,8 +50,8 @@ export class Router {
    * its answer comes. When the hide patterns changed, an initialized client is told to list
    * its tools again.
    */
-  reload(policy: CompiledPolicy): Reloaded {
-    const reloaded = swapPolicy(this.#parts.live, policy);
+  reload(policy: CompiledPolicy, store?: SharedStore): Reloaded {
+    const reloaded = swapPolicy(this.#parts.live, policy, store);
     if (reloaded.hideChanged && this.#parts.session.initialized) this.#parts.outbox.send(Buffer.from(TOOLS_LIST_CHANGED));
     return reloaded;
   }
@@ -69,7 +71,7 @@ export class Router {
       const id = safely(() => idOfLine(line, contentEnd(line)));
       const pending = id === undefined ? undefined : this.#parts.inFlight.get(id.key);
       // In flight and not held, it was forwarded, and the server's answer is on its way.
-      if (id !== undefined && (pending === undefined || pending.approval !== undefined)) this.#parts.outbox.send(this.#failedRequest(id));
+      if (id !== undefined && (pending === undefined || notSent(pending))) this.#parts.outbox.send(this.#failedRequest(id));
     }
   }
 
@@ -171,7 +173,7 @@ export class Router {
         const id = idOfLine(line, contentEnd(line));
         return id === undefined ? undefined : this.#parts.inFlight.get(id.key);
       });
-      if (pending !== undefined && pending.approval === undefined) this.#parts.answers.fail(pending, INTERNAL_ERROR, "mcpgate: internal error while handling the server's answer; it was not forwarded");
+      if (pending !== undefined && !notSent(pending)) this.#parts.answers.fail(pending, INTERNAL_ERROR, "mcpgate: internal error while handling the server's answer; it was not forwarded");
     }
   }
 

@@ -8,11 +8,14 @@
 // - nothing for a denied call, nor for an undetermined one (its arguments, hence whether and
 //   how much it counts, are unknown), so later limit outcomes in that session count only the
 //   calls replay could decide.
+// Calls are judged in recorded time order across sessions, each session with counters of its
+// own; global limits (scope: global) count the calls of every session (shared.ts).
 import { Counters } from "../limits/counters.ts";
 import type { CompiledPolicy, Rules } from "../policy/compile.ts";
 import type { Effect, Verdict } from "../policy/decision.ts";
 import { charge, evaluate } from "../policy/evaluate.ts";
 import type { PinFacts } from "../pins/facts.ts";
+import { ReplayedStore } from "./shared.ts";
 import type { RecordedCall } from "./read.ts";
 
 /** What became of one recorded call under the new policy. */
@@ -97,28 +100,40 @@ export type PinsFor = (command: readonly string[], tool: string) => PinFacts | u
 export function replay(policy: CompiledPolicy, calls: readonly RecordedCall[], pinsFor?: PinsFor): Replay {
   const sessions = bySession(calls);
   const summary: ReplaySummary = { calls: calls.length, sessions: sessions.length, unchanged: 0, changed: 0, undetermined: 0, allowToDeny: 0, denyToAllow: 0, toApprove: 0, fromApprove: 0 };
-  const outcomes: ReplayOutcome[] = [];
+  const decided = new Map<RecordedCall, ReplayOutcome>();
   const needsCache = new Map<string, string[]>();
-  for (const session of sessions) {
-    const counters = new Counters(policy.counters);
-    for (const call of session) {
-      let args: Record<string, unknown> = call.args ?? {};
-      if (call.args === undefined) {
-        let needs = needsCache.get(call.tool);
-        if (needs === undefined) needsCache.set(call.tool, (needs = argumentRules(policy, call.tool)));
-        if (needs.length > 0) {
-          summary.undetermined++;
-          outcomes.push({ status: "undetermined", call, needs });
-          continue;
-        }
-        args = {};
+  const counters = new Map<string, Counters>();
+  const store = new ReplayedStore(policy);
+  // In recorded time order across sessions: global counters are shared by all of them.
+  const order = sessions.flatMap((session, index) => session.map((call, at) => ({ call, index, at })));
+  order.sort((a, b) => a.call.at - b.call.at || a.index - b.index || a.at - b.at);
+  for (const { call } of order) {
+    let args: Record<string, unknown> = call.args ?? {};
+    if (call.args === undefined) {
+      let needs = needsCache.get(call.tool);
+      if (needs === undefined) needsCache.set(call.tool, (needs = argumentRules(policy, call.tool)));
+      if (needs.length > 0) {
+        decided.set(call, { status: "undetermined", call, needs });
+        continue;
       }
-      const pins = policy.pins === undefined || pinsFor === undefined || call.server === undefined ? undefined : pinsFor(call.server, call.tool);
-      const { verdict, charge: due } = evaluate(policy, { name: call.tool, args }, call.at, counters, pins);
-      if (verdict.effect !== "deny") charge(counters, due, call.at);
-      tally(summary, call.recorded, verdict.effect);
-      outcomes.push({ status: verdict.effect === call.recorded ? "unchanged" : "changed", call, verdict });
+      args = {};
     }
+    let session = counters.get(call.session);
+    if (session === undefined) counters.set(call.session, (session = new Counters(policy.counters)));
+    const pins = policy.pins === undefined || pinsFor === undefined || call.server === undefined ? undefined : pinsFor(call.server, call.tool);
+    const evaluation = evaluate(policy, { name: call.tool, args }, call.at, session, pins);
+    const { shared } = evaluation;
+    const verdict = shared === undefined || evaluation.verdict.effect === "deny" ? evaluation.verdict : store.judge(shared, evaluation.verdict, call.at);
+    if (verdict.effect !== "deny") {
+      charge(session, evaluation.charge, call.at);
+      if (shared !== undefined) store.charge(shared, call.at);
+    }
+    decided.set(call, { status: verdict.effect === call.recorded ? "unchanged" : "changed", call, verdict });
+  }
+  const outcomes = sessions.flat().map((call) => decided.get(call)!);
+  for (const outcome of outcomes) {
+    if (outcome.status === "undetermined") summary.undetermined++;
+    else tally(summary, outcome.call.recorded, outcome.verdict.effect);
   }
   return { outcomes, summary };
 }

@@ -50,6 +50,7 @@ describe("usage mistakes", () => {
         "  mcpgate install --policy FILE [--client NAME] [--server NAME] [--dry-run]  run the stdio servers in your MCP client configs through mcpgate, backing up each file first",
         "  mcpgate uninstall [--client NAME] [--server NAME] [--dry-run]              give the servers install wrapped their own commands back",
         "  mcpgate log [options] [audit_file]                                         print the audit log's calls, filtered, or a table per server and tool (--summary)",
+        "  mcpgate counters [options]                                                 print each scope: global counter's use in the shared store, and when it frees up (nothing is counted)",
         "  mcpgate pins [list|accept|clear] [options]                                 the pins of tool definitions (policy key pins): list them, accept a change, clear them",
         "  mcpgate help [COMMAND]                                                     help for a command",
         "",
