@@ -12,7 +12,7 @@ import type { CounterReader, Counters } from "../limits/counters.ts";
 import type { SlidingLog } from "../limits/window.ts";
 import type { CompiledEntry, CompiledLimit, CompiledPolicy, Rules } from "./compile.ts";
 import { describeCondition, describeShape, resolve, type CompiledCondition } from "./conditions.ts";
-import { NO_CHARGE, type Charge, type Check, type Evaluation, type ToolCall, type Verdict } from "./decision.ts";
+import { NO_CHARGE, type Charge, type Check, type Evaluation, type SharedCharge, type ToolCall, type Verdict } from "./decision.ts";
 import { formatDelay } from "./duration.ts";
 import type { PinFacts } from "../pins/facts.ts";
 import { pinCheck } from "../pins/verdict.ts";
@@ -54,6 +54,17 @@ export function take(counters: Counters, due: Charge, now: number): Taken[] {
     const log = counters.get(counter);
     return { log, handle: log.add(now, amount), amount, refundable: counters.refundable(counter) };
   });
+}
+
+/**
+ * Charges a call about to be forwarded (or to ask the store): what was logged is kept when it
+ * may have to be given back — the store may deny the call (`shared`), or its result may fail
+ * with `refunds` on (refund: on_error) — and undefined otherwise, at no cost.
+ */
+export function chargeForward(counters: Counters, due: Charge, now: number, shared: SharedCharge | undefined, refunds: boolean): Taken[] | undefined {
+  if (shared !== undefined || refunds) return take(counters, due, now);
+  charge(counters, due, now);
+  return undefined;
 }
 
 /** Gives back what take() logged, exactly: as if those calls had not been counted. */

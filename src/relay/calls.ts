@@ -1,6 +1,7 @@
 // A tools/call from decoding to what happens to it: decoded (wire/tools-call.ts), judged by the
 // policy, then forwarded, denied under its id, or held for a human — and, once the human has
-// answered, judged again and forwarded or denied. In protocol 2026-07-28 (judged per request,
+// answered, judged again and forwarded or denied. A call under global limits is held for the
+// shared store before it goes (store-waits.ts). In protocol 2026-07-28 (judged per request,
 // by its _meta) a human is asked by an MRTR round instead of holding the call, and a retry that
 // carries a requestState goes to retries.ts. Every call is recorded in the audit log.
 import type { ApprovalAnswer } from "../approval/answer.ts";
@@ -8,8 +9,8 @@ import type { Approvals, Held, Outcome } from "../approval/coordinator.ts";
 import type { SessionAllowances } from "../approval/allowances.ts";
 import type { Rounds } from "../approval/rounds.ts";
 import type { CallAudit } from "../audit/call-event.ts";
-import { denialResult, denialText, type SharedCharge, type Verdict } from "../policy/decision.ts";
-import { charge, evaluate, evaluateApproved, take, type Taken } from "../policy/evaluate.ts";
+import { denialResult, denialText, type Verdict } from "../policy/decision.ts";
+import { chargeForward, evaluate, evaluateApproved } from "../policy/evaluate.ts";
 import { afterApproval, afterRefusal, outcomeOf, type Outcome as Judgement } from "../policy/verdict.ts";
 import type { Id } from "../wire/message.ts";
 import { errorReply, INVALID_PARAMS, resultReply } from "../wire/reply.ts";
@@ -18,8 +19,9 @@ import type { Span } from "../wire/scan.ts";
 import { decodeToolCall } from "../wire/tools-call.ts";
 import type { BatchReplies, ElementOutcome } from "./batch.ts";
 import { takesTasks, type DeniedTasks } from "./denied-tasks.ts";
-import { modernCall, type InFlight, type ModernCall, type Pending } from "./in-flight.ts";
+import { modernCall, type InFlight, type Pending } from "./in-flight.ts";
 import { refundOf, StoreWaits } from "./store-waits.ts";
+import { asLine, forwarding, type Judged } from "./judged.ts";
 import type { Retries } from "./retries.ts";
 import type { LivePolicy } from "./live-policy.ts";
 import type { Logger } from "./log.ts";
@@ -60,21 +62,6 @@ interface Scanned {
   keys: number;
 }
 
-const NEWLINE = Buffer.from("\n");
-
-/** A private copy of one message as a line, to forward later. */
-function asLine(bytes: Buffer): Buffer {
-  return bytes[bytes.length - 1] === 0x0a ? Buffer.from(bytes) : Buffer.concat([bytes, NEWLINE]);
-}
-
-/** What judging came to: forward it (or `bytes` in its place), ask a human, or neither (a reply says why, if it has an id). */
-type Judged =
-  | { action: "forward"; tool: string; verdict?: Verdict; field?: Held["field"]; approval?: "accepted" | "session"; bytes?: Buffer; modern?: ModernCall; taken?: Taken[] }
-  /** Forward once the store passes its global limits (store-waits.ts). */
-  | { action: "count"; tool: string; verdict: Verdict; field: Held["field"]; approval?: "accepted" | "session"; bytes?: Buffer; modern?: ModernCall; shared: SharedCharge; taken: Taken[]; task?: boolean }
-  | { action: "ask"; tool: string; verdict: Verdict; args: Record<string, unknown>; field: Held["field"]; modern?: ModernCall; task: boolean }
-  | { action: "refuse"; reply?: Buffer };
-
 export class Calls {
   readonly #options: CallsOptions;
   readonly #waits: StoreWaits;
@@ -96,14 +83,10 @@ export class Calls {
     const pending = inFlight.open(id, "tools/call", now(), batch);
     pending.tool = judged.tool;
     if (judged.modern !== undefined) pending.modern = judged.modern;
-    if (judged.action === "ask") {
-      if (judged.task) pending.task = true;
-      this.#options.approvals.ask(judged.verdict, judged.args, asLine(buf), judged.field, pending);
-      return "held";
-    }
-    if (judged.action === "count") {
+    if (judged.action === "ask" || judged.action === "count") {
       if (judged.task === true) pending.task = true;
-      this.#waits.hold(judged, judged.bytes ?? asLine(buf), pending);
+      if (judged.action === "ask") this.#options.approvals.ask(judged.verdict, judged.args, asLine(buf), judged.field, pending);
+      else this.#waits.hold(judged, judged.bytes ?? asLine(buf), pending);
       return "held";
     }
     if (judged.verdict !== undefined) {
@@ -122,14 +105,8 @@ export class Calls {
     const judged = this.#judge(buf, undefined, scanned);
     // A retry's bytes are edited; a notification continues no round and is dropped (#judge said why).
     if (judged.action === "forward" && judged.bytes !== undefined) return undefined;
-    if (judged.action === "ask") {
-      this.#options.approvals.ask(judged.verdict, judged.args, asLine(buf), judged.field, undefined);
-      return undefined;
-    }
-    if (judged.action === "count") {
-      this.#waits.hold(judged, asLine(buf), undefined);
-      return undefined;
-    }
+    if (judged.action === "ask") this.#options.approvals.ask(judged.verdict, judged.args, asLine(buf), judged.field, undefined);
+    else if (judged.action === "count") this.#waits.hold(judged, asLine(buf), undefined);
     return judged.action === "forward" ? "forward" : undefined;
   }
 
@@ -150,23 +127,15 @@ export class Calls {
       this.#denyHeld(held, judged, "accepted");
       return;
     }
-    const taken = judged.shared !== undefined || policy.refunds ? take(counters, judged.charge, at) : (charge(counters, judged.charge, at), undefined);
+    const taken = chargeForward(counters, judged.charge, at, judged.shared, policy.refunds);
     // Only when the form offered it (approval.offer_session): an answer cannot add what was not asked.
     const session = answer.session === true && policy.approval.offerSession;
     if (session) this.#options.allowances.add(request.tool, bytes);
     log.warn(`a human approved ${request.tool} [${held.verdict.rule}]${session ? ", and identical calls for the rest of this session" : ""}`);
     if (pending !== undefined) pending.approval = undefined;
-    if (judged.shared !== undefined) {
-      this.#waits.hold({ tool: request.tool, verdict: judged.verdict, field: held.field, shared: judged.shared, taken: taken!, approval: "accepted" }, bytes, pending);
-      return;
-    }
-    if (pending !== undefined) {
-      pending.started = at;
-      pending.call = { tool: request.tool, verdict: judged.verdict, field: held.field, approval: "accepted" };
-      const refund = taken === undefined ? undefined : refundOf(policy, taken);
-      if (refund !== undefined) pending.refund = refund;
-    }
-    this.#options.toServer(bytes);
+    const call = { tool: request.tool, verdict: judged.verdict, field: held.field, approval: "accepted" as const };
+    if (judged.shared !== undefined) this.#waits.hold({ ...call, shared: judged.shared, taken: taken! }, bytes, pending);
+    else this.#waits.send({ ...call, ...(taken === undefined ? {} : { taken }) }, bytes, pending);
   }
 
   /** Decodes and judges a tools/call; see Judged. */
@@ -195,11 +164,9 @@ export class Calls {
     switch (action) {
       case "forward": {
         // Kept to be given back if the store denies the call, or its result fails (refund: on_error).
-        const taken = shared !== undefined || policy.refunds ? take(counters, due, at) : (charge(counters, due, at), undefined);
+        const taken = chargeForward(counters, due, at, shared, policy.refunds);
         if (log.verbose) log.info(`allow ${name} (${verdict.rule})`);
-        const judged = { tool: name, verdict, field, ...(sessionAllowed ? { approval: "session" as const } : {}), ...(era.modern ? { modern: modernCall(buf, name, verdict.rule) } : {}) };
-        if (shared !== undefined) return { action: "count", ...judged, shared, taken: taken!, ...(task ? { task } : {}) };
-        return { action: "forward", ...judged, ...(taken === undefined ? {} : { taken }) };
+        return forwarding({ tool: name, verdict, field, task, ...(sessionAllowed ? { approval: "session" } : {}), ...(era.modern ? { modern: modernCall(buf, name, verdict.rule) } : {}) }, shared, taken);
       }
       case "ask":
         if (era.modern && !approverSet && id !== undefined) {
@@ -238,9 +205,7 @@ export class Calls {
       return { action: "refuse", reply: resultReply(id, this.#denial(outcome.verdict, modern, task)) };
     }
     const { bytes, verdict, approval, rule, digest, shared, taken } = outcome;
-    const judged = { tool: name, bytes, verdict, field, ...(approval === undefined ? {} : { approval }), modern: { tool: name, digest, rule } };
-    if (shared !== undefined) return { action: "count", ...judged, shared, taken: taken ?? [] };
-    return { action: "forward", ...judged, ...(taken === undefined ? {} : { taken }) };
+    return forwarding({ tool: name, bytes, verdict, field, task, ...(approval === undefined ? {} : { approval }), modern: { tool: name, digest, rule } }, shared, taken);
   }
 
   /** The result that denies a call: a task of ours for a call that asked for one. */

@@ -10,7 +10,7 @@ import { roundAnswer } from "../approval/mrtr.ts";
 import type { Rounds } from "../approval/rounds.ts";
 import type { ArgsField, CallAudit } from "../audit/call-event.ts";
 import type { SharedCharge, Verdict } from "../policy/decision.ts";
-import { charge, evaluate, evaluateApproved, take, type Taken } from "../policy/evaluate.ts";
+import { chargeForward, evaluate, evaluateApproved, type Taken } from "../policy/evaluate.ts";
 import { afterApproval, afterRefusal } from "../policy/verdict.ts";
 import { editMember } from "../wire/rebuild.ts";
 import type { RequestFrame } from "../wire/request-frame.ts";
@@ -80,7 +80,7 @@ export class Retries {
       return { action: "deny", verdict: judged.verdict };
     }
     // Kept to be given back if the store denies the call, or its result fails (refund: on_error).
-    const taken = judged.shared !== undefined || policy.refunds ? take(counters, judged.charge, at) : (charge(counters, judged.charge, at), undefined);
+    const taken = chargeForward(counters, judged.charge, at, judged.shared, policy.refunds);
     // Only when the form offered it (approval.offer_session): an answer cannot add what was not asked.
     const session = answer.session === true && policy.approval.offerSession;
     if (session) allowances.add(name, line);

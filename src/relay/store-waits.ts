@@ -14,16 +14,21 @@ import type { LivePolicy } from "./live-policy.ts";
 import type { Logger } from "./log.ts";
 import { countShared, type SharedAnswer } from "./shared-counts.ts";
 
-/** A call the store must pass before it is sent. */
-export interface StoreWait {
+/** A call allowed and charged, on its way to the server. */
+export interface Sending {
   tool: string;
   verdict: Verdict;
   field: ArgsField | undefined;
-  shared: SharedCharge;
-  /** What the call was charged in this gateway: given back if the store denies it. */
-  taken: readonly Taken[];
+  /** What the call was charged in this gateway, if it may be given back (undefined: nothing to). */
+  taken?: readonly Taken[];
   /** How a human allowed it, for the audit record. */
   approval?: "accepted" | "session";
+}
+
+/** A call the store must pass before it is sent; `taken` is given back if it does not. */
+export interface StoreWait extends Sending {
+  shared: SharedCharge;
+  taken: readonly Taken[];
 }
 
 export interface StoreWaitsOptions {
@@ -62,7 +67,7 @@ export class StoreWaits {
     if (pending !== undefined) pending.counting = { verdict: wait.verdict, field: wait.field };
     void countShared(this.#options.live.store, policy, wait.shared, wait.verdict).then((answer) => {
       try {
-        this.#answered(wait, bytes, pending, policy, answer);
+        this.#answered(wait, bytes, pending, answer);
       } catch (error) {
         // A fault here costs this call, never the session: it is not sent.
         this.#options.log.warn(`${wait.tool}: the store's answer could not be handled (${(error as Error).message}); the call was not sent`);
@@ -71,7 +76,7 @@ export class StoreWaits {
     });
   }
 
-  #answered(wait: StoreWait, bytes: Buffer, pending: Pending | undefined, policy: CompiledPolicy, answer: SharedAnswer): void {
+  #answered(wait: StoreWait, bytes: Buffer, pending: Pending | undefined, answer: SharedAnswer): void {
     const { inFlight, log, audit, live } = this.#options;
     if (pending !== undefined) {
       pending.counting = undefined;
@@ -98,10 +103,15 @@ export class StoreWaits {
       log.warn(`${wait.tool}: ${answer.warning}`);
       verdict = { ...verdict, reason: `${verdict.reason}; ${answer.warning}` };
     }
+    this.send({ ...wait, verdict }, bytes, pending, answer.receipt);
+  }
+
+  /** Sends a call the server may now run: in flight from now, recorded when its answer comes, refundable if its counters say so. */
+  send(call: Sending, bytes: Buffer, pending: Pending | undefined, receipt?: Receipt): void {
     if (pending !== undefined) {
       pending.started = this.#options.now();
-      pending.call = { tool: wait.tool, verdict, field: wait.field, ...(wait.approval === undefined ? {} : { approval: wait.approval }) };
-      const refund = refundOf(policy, wait.taken, answer.receipt);
+      pending.call = { tool: call.tool, verdict: call.verdict, field: call.field, ...(call.approval === undefined ? {} : { approval: call.approval }) };
+      const refund = refundOf(this.#options.live.current, call.taken ?? [], receipt);
       if (refund !== undefined) pending.refund = refund;
     }
     this.#options.toServer(bytes);
