@@ -110,6 +110,44 @@ describe("global limits on a shared redis-server", needsRedis(), () => {
     assert.equal(received(record, "run"), 1);
   });
 
+  it("a call cancelled while the store is busy is never sent, and what it was counted is given back", async () => {
+    const policy = writePolicy(`version: "1"\ndefault: deny\nstore: ${redis.url}\nnamespace: cancel\nstore_timeout: 5s\ntools:\n  run: { limits: [{ counter: once, max: 1, window: hour, scope: global }, { counter: here, max: 1, window: hour }] }\n`);
+    const { gw, record } = await gateway(policy);
+    const admin = new Redis(redis.url, { lazyConnect: true });
+    await admin.connect();
+    try {
+      await admin.ping();
+      // Written before the call leaves the client: the store sleeps before the gateway's consume reaches it.
+      const sleeping = admin.call("DEBUG", "SLEEP", "1");
+      const controller = new AbortController();
+      const call = gw.client.callTool({ name: "run", arguments: { first: true } }, undefined, { signal: controller.signal });
+      // The gateway reads the client's lines in order: once the ping is answered, the call waits on the store.
+      await gw.client.ping();
+      controller.abort("changed my mind");
+      await assert.rejects(call);
+      await sleeping;
+    } finally {
+      admin.disconnect();
+    }
+    // Both the session counter and the store's were given back: the next call fits max 1.
+    const next = await gw.client.callTool({ name: "run", arguments: { second: true } });
+    assert.ok(!denied(next), text(next));
+    assert.equal(received(record, "run"), 1);
+    assert.ok(readFileSync(record, "utf8").includes('"second":true'));
+    assert.ok(!readFileSync(record, "utf8").includes('"first":true'), "the cancelled call reached the server");
+  });
+
+  it("dry run: a call the store denies is forwarded, and stderr says it would have been denied", async () => {
+    const policy = writePolicy(`version: "1"\ndefault: deny\nstore: ${redis.url}\nnamespace: dry\ntools:\n  run: { limits: [{ counter: dry, max: 1, window: hour, scope: global }] }\n`);
+    const record = join(tempDir(), "record.jsonl");
+    const gw = await connect(policy, rawServer(), { env: { RECORD: record }, gatewayArgs: ["--no-audit", "--dry-run"] });
+    open.push(gw);
+    assert.ok(!denied(await gw.client.callTool({ name: "run", arguments: { n: 1 } })));
+    assert.ok(!denied(await gw.client.callTool({ name: "run", arguments: { n: 2 } })));
+    assert.match(await gw.stderrMatching(/dry run: would deny/), /dry run: would deny \[POLICY DENIED\] run: rate limit reached \(1 per hour; retry in/);
+    assert.equal(received(record, "run"), 2);
+  });
+
   it("the store killed mid-session: closed denies, open allows and says so; both count again once it is back", async () => {
     const policy = (failure: string): string =>
       writePolicy(`version: "1"\ndefault: deny\nstore: ${redis.url}\nnamespace: down-${failure}\nstore_failure: ${failure}\ntools:\n  run: { limits: [{ counter: down, max: 3, window: hour, scope: global }] }\n`);
