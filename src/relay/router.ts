@@ -229,6 +229,7 @@ export class Router {
     for (const pending of this.#parts.inFlight.drain()) {
       this.#parts.outbox.send(errorReply(pending.id, SERVER_ERROR, `mcpgate: the MCP server ${description} before answering ${pending.method}`));
       if (pending.call !== undefined) this.#parts.audit.forwarded(pending.call, pending.started, { is_error: true, error: `server ${description}` });
+      else if (pending.counting !== undefined) this.#parts.audit.denied({ ...pending.counting.verdict, effect: "deny", reason: `the MCP server ${description} while the shared store was asked` }, pending.counting.field);
       this.#parts.settle(pending);
     }
   }
