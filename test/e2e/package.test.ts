@@ -13,7 +13,10 @@ import { bashMcp, connectCommand, ROOT, tempDir, text } from "./helpers.ts";
 
 const run = promisify(execFile);
 
-/** Packed size bounds: 2026-11-29 the tarball was 317 kB (1.45 MB unpacked); with the source map it was 899 kB (4.1 MB). */
+/**
+ * Packed size bounds: 2026-11-29 the tarball was 317 kB (1.45 MB unpacked); with the source map it
+ * was 899 kB (4.1 MB); 2026-11-30, with the shared-counter store (dist/store.cjs), 450 kB (1.98 MB).
+ */
 const MAX_PACKED = 512 * 1024;
 const MAX_UNPACKED = 2 * 1024 * 1024;
 
@@ -59,12 +62,14 @@ describe("the packed package", () => {
     assert.ok(result.size < MAX_PACKED, `expected the tarball under ${MAX_PACKED} bytes, it is ${result.size}`);
     assert.ok(result.unpackedSize < MAX_UNPACKED, `expected under ${MAX_UNPACKED} bytes unpacked, it is ${result.unpackedSize}`);
     const paths = result.files.map((file) => file.path);
-    for (const needed of ["LICENSE", "README.md", "bin/mcpgate.js", "dist/mcpgate.cjs", "dist/THIRD_PARTY_LICENSES.txt"]) {
+    for (const needed of ["LICENSE", "README.md", "bin/mcpgate.js", "dist/mcpgate.cjs", "dist/store.cjs", "dist/THIRD_PARTY_LICENSES.txt", "examples/bash-mcp.yaml"]) {
       assert.ok(paths.includes(needed), `expected ${needed} in the package, it holds ${paths.join(", ")}`);
     }
     assert.deepEqual(paths.filter((path) => path.endsWith(".map")), [], "a source map is in the package");
+    // The demo imports devDependencies: it runs from a checkout, not from the package.
+    assert.equal(paths.includes("examples/demo.mjs"), false, "examples/demo.mjs is in the package");
     const licences = readFileSync(join(checkout, "dist", "THIRD_PARTY_LICENSES.txt"), "utf8");
-    for (const bundled of ["ajv", "commander", "cross-spawn", "diff", "jsonc-parser", "re2js", "yaml", "zod"]) {
+    for (const bundled of ["ajv", "commander", "cross-spawn", "diff", "ioredis", "jsonc-parser", "re2js", "yaml", "zod"]) {
       assert.match(licences, new RegExp(`^${bundled}@\\d+\\.\\d+\\.\\d+ \\(`, "m"), `no licence notice for the bundled ${bundled}`);
     }
 
@@ -86,6 +91,14 @@ describe("the packed package", () => {
     } finally {
       await gate.close();
     }
+
+    // The store bundle loads from the package: a policy with global limits reaches for its store
+    // (a port nothing listens on) and says which one it could not reach.
+    const global = join(cwd, "global.yaml");
+    writeFileSync(global, 'version: "1"\ndefault: deny\nstore: redis://127.0.0.1:1\nstore_timeout: 500ms\ntools:\n  run: { limits: [{ counter: c, max: 1, window: hour, scope: global }] }\n');
+    const counters = await run("npx", ["-y", `file:${tgz}`, "counters", "--policy", global], { cwd, env: { ...process.env, ...env }, timeout: 60_000 }).catch((error: { code?: number; stderr?: string }) => error);
+    assert.equal((counters as { code?: number }).code, 1);
+    assert.match((counters as { stderr: string }).stderr, /store redis:\/\/127\.0\.0\.1:1: /);
 
     // What npx installed: mcpgate alone, without dependencies to fetch, without a source map.
     const npxDir = join(env.npm_config_cache, "_npx");
