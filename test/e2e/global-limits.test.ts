@@ -137,6 +137,20 @@ describe("global limits on a shared redis-server", needsRedis(), () => {
     assert.ok(!readFileSync(record, "utf8").includes('"first":true'), "the cancelled call reached the server");
   });
 
+  it("a call a human approved still passes the store: approved, counted; approved again, denied by the global limit", async () => {
+    const policy = writePolicy(`version: "1"\ndefault: deny\nstore: ${redis.url}\nnamespace: approve\ntools:\n  run: { action: approve, limits: [{ counter: asked, max: 1, window: hour, scope: global }] }\n`);
+    const approver = `${JSON.stringify(process.execPath)} -e "process.exit(0)"`;
+    const record = join(tempDir(), "record.jsonl");
+    const gw = await connect(policy, rawServer(), { env: { RECORD: record }, gatewayArgs: ["--no-audit", "--approver", approver] });
+    open.push(gw);
+    const first = await gw.client.callTool({ name: "run", arguments: { n: 1 } });
+    assert.ok(!denied(first), text(first));
+    const second = await gw.client.callTool({ name: "run", arguments: { n: 2 } });
+    assert.ok(denied(second), text(second));
+    assert.match(text(second), /^\[POLICY DENIED\] run: rate limit reached \(1 per hour; retry in/);
+    assert.equal(received(record, "run"), 1);
+  });
+
   it("dry run: a call the store denies is forwarded, and stderr says it would have been denied", async () => {
     const policy = writePolicy(`version: "1"\ndefault: deny\nstore: ${redis.url}\nnamespace: dry\ntools:\n  run: { limits: [{ counter: dry, max: 1, window: hour, scope: global }] }\n`);
     const record = join(tempDir(), "record.jsonl");
