@@ -211,8 +211,8 @@ const foldedLine = fc
  */
 export async function differentialSuite(name: PeerName): Promise<void> {
   const prepared = await preparePeer(name);
-  const only = (...peers: Peer[]): Peer[] => peers.filter((peer) => peer.name === name);
-  const peers = { python: prepared, go: prepared, readline: prepared };
+  /** This file's peer, once, if it is one of `names`. */
+  const only = (...names: PeerName[]): Peer[] => (names.includes(name) ? [prepared] : []);
 
   if (name !== "go") describe("bare CR framing: a peer that also ends lines at \\r must not see a smuggled call", () => {
     const attacks: Array<{ name: string; line: string; judged?: Record<string, unknown> }> = [
@@ -226,7 +226,7 @@ export async function differentialSuite(name: PeerName): Promise<void> {
         judged: { text: "hi", note: JSON.parse(SMUGGLED) },
       },
     ];
-    for (const peer of only(peers.python, peers.readline)) {
+    for (const peer of only("python", "readline")) {
       describe(`${peer.name} peer`, needs(peer), () => {
         for (const attack of attacks) {
           it(`control: sent straight to the ${peer.name} peer, a call ${attack.name} runs`, async () => {
@@ -270,7 +270,7 @@ export async function differentialSuite(name: PeerName): Promise<void> {
   });
 
   if (name === "go") describe("Go's key folding: a key mcpgate does not know may be one a Go server decodes", () => {
-    const peer = peers.go;
+    const peer = prepared;
     const folded: Array<{ name: string; policy: string; line: string; judged: Executed[]; bad: (call: Executed) => boolean }> = [
       {
         name: '"METHOD" after "method":"ping"',
@@ -386,7 +386,7 @@ export async function differentialSuite(name: PeerName): Promise<void> {
     const nested = `${'{"a":'.repeat(depth)}1${"}".repeat(depth)}`;
     const deep = `{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"echo","arguments":${nested}}}`;
     const ping = '{"jsonrpc":"2.0","id":2,"method":"ping"}';
-    for (const peer of only(peers.python, peers.go, peers.readline)) {
+    for (const peer of only("python", "go", "readline")) {
       // The Python SDK's parser stops at its recursion limit and drops the message without a
       // reply (its control shows that), so only the ping after it is owed a reply there.
       const answersDeep = peer.name !== "python";
