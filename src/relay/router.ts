@@ -4,15 +4,14 @@
 // else is forwarded exactly as received. The router does no I/O of its own — its sinks and
 // clock are injected — so it can be driven directly in tests.
 import { contentEnd } from "../wire/framing.ts";
-import { classify, NULL_ID, type Id, type Message } from "../wire/message.ts";
-import { errorReply, INTERNAL_ERROR, INVALID_REQUEST, SERVER_ERROR } from "../wire/reply.ts";
+import { classify, NULL_ID, type Message } from "../wire/message.ts";
+import { errorReply, INVALID_REQUEST, SERVER_ERROR } from "../wire/reply.ts";
 import { scanJson, type Span } from "../wire/scan.ts";
 import type { CompiledPolicy } from "../policy/compile.ts";
 import { assemble, type Parts, type RouterOptions } from "./assemble.ts";
 import { BatchReplies, DROP, mergeServerBatch, splitClientBatch, type ElementAnswer, type ElementOutcome } from "./batch.ts";
 import { cancel } from "./cancellation.ts";
-import { idOfLine, intake } from "./intake.ts";
-import { notSent } from "./in-flight.ts";
+import { intake } from "./intake.ts";
 import { swapPolicy, type Reloaded } from "./live-policy.ts";
 import type { SharedStore } from "./shared-counts.ts";
 import { preview } from "./log.ts";
@@ -22,8 +21,6 @@ export type { RouterOptions } from "./assemble.ts";
 export { MAX_CLIENT_DEPTH } from "./intake.ts";
 
 const TOOLS_LIST_CHANGED = '{"jsonrpc":"2.0","method":"notifications/tools/list_changed"}\n';
-
-const INTERNAL = "mcpgate: internal error while handling this request; it was not forwarded";
 
 export class Router {
   readonly #options: RouterOptions;
@@ -67,11 +64,7 @@ export class Router {
     try {
       this.#fromClient(line);
     } catch (error) {
-      this.#fault("a client message", line, error);
-      const id = safely(() => idOfLine(line, contentEnd(line)));
-      const pending = id === undefined ? undefined : this.#parts.inFlight.get(id.key);
-      // In flight and not held, it was forwarded, and the server's answer is on its way.
-      if (id !== undefined && (pending === undefined || notSent(pending))) this.#parts.outbox.send(this.#failedRequest(id));
+      this.#parts.faults.clientLine(line, error);
     }
   }
 
@@ -136,23 +129,11 @@ export class Router {
       try {
         return this.#clientMessage(element, message, batch);
       } catch (error) {
-        // That element is answered with an error, never forwarded.
-        this.#fault("an element of a client batch", element, error);
-        return message.kind === "request" ? this.#failedRequest(message.id) : undefined;
+        return this.#parts.faults.clientElement(element, message, error);
       }
     });
     if (toServer !== undefined) this.#options.toServer(toServer);
     if (batch.awaiting === 0) this.#sendFlushed(batch);
-  }
-
-  /** Handling the request `id` threw before it was forwarded: it leaves the table, and gets this error. */
-  #failedRequest(id: Id): Buffer {
-    const pending = this.#parts.inFlight.get(id.key);
-    if (pending !== undefined) {
-      this.#parts.inFlight.close(pending);
-      if (pending.approval !== undefined) this.#parts.approvals.withdraw(pending.approval, "mcpgate failed while handling the call");
-    }
-    return errorReply(id, INTERNAL_ERROR, INTERNAL);
   }
 
   #sendFlushed(batch: BatchReplies): void {
@@ -166,14 +147,7 @@ export class Router {
     try {
       this.#fromServer(line);
     } catch (error) {
-      // Not forwarded (it may be a list that was to be filtered); the request it answers, if
-      // one can be told, gets an error instead.
-      this.#fault("a server message", line, error);
-      const pending = safely(() => {
-        const id = idOfLine(line, contentEnd(line));
-        return id === undefined ? undefined : this.#parts.inFlight.get(id.key);
-      });
-      if (pending !== undefined && !notSent(pending)) this.#parts.answers.fail(pending, INTERNAL_ERROR, "mcpgate: internal error while handling the server's answer; it was not forwarded");
+      this.#parts.faults.serverLine(line, error);
     }
   }
 
@@ -232,20 +206,5 @@ export class Router {
       else if (pending.counting !== undefined) this.#parts.audit.denied({ ...pending.counting.verdict, effect: "deny", reason: `the MCP server ${description} while the shared store was asked` }, pending.counting.field);
       this.#parts.settle(pending);
     }
-  }
-
-  #fault(what: string, bytes: Buffer, error: unknown): void {
-    const message = (error as Error)?.message ?? String(error);
-    this.#options.log.warn(`internal error while handling ${what} (${message}); not forwarded: ${preview(bytes, 200)}`);
-    this.#parts.audit.fault(what, message);
-  }
-}
-
-/** `fn`'s result, or undefined if it throws: for what a fault handler tries on bytes that just failed. */
-function safely<T>(fn: () => T): T | undefined {
-  try {
-    return fn();
-  } catch {
-    return undefined;
   }
 }
