@@ -5,7 +5,7 @@
 // clock are injected — so it can be driven directly in tests.
 import { contentEnd } from "../wire/framing.ts";
 import { classify, NULL_ID, type Message } from "../wire/message.ts";
-import { errorReply, INVALID_REQUEST, SERVER_ERROR } from "../wire/reply.ts";
+import { errorReply, INVALID_REQUEST } from "../wire/reply.ts";
 import { scanJson, type Span } from "../wire/scan.ts";
 import type { CompiledPolicy } from "../policy/compile.ts";
 import { assemble, type Parts, type RouterOptions } from "./assemble.ts";
@@ -13,6 +13,7 @@ import { BatchReplies, DROP, mergeServerBatch, splitClientBatch, type ElementAns
 import { cancel } from "./cancellation.ts";
 import { intake } from "./intake.ts";
 import { swapPolicy, type Reloaded } from "./live-policy.ts";
+import { serverExited } from "./server-exit.ts";
 import type { SharedStore } from "./shared-counts.ts";
 import { preview } from "./log.ts";
 
@@ -198,13 +199,6 @@ export class Router {
 
   /** The server is gone: every request still waiting gets an error naming why. */
   serverExited(description: string): void {
-    this.#parts.taskCalls.flush(`the MCP server ${description} before its task ended`);
-    for (const held of this.#parts.approvals.withdrawAll(`the MCP server ${description}`)) this.#parts.audit.denied(held.verdict, held.field, { approval: "withdrawn", error: `server ${description}` });
-    for (const pending of this.#parts.inFlight.drain()) {
-      this.#parts.outbox.send(errorReply(pending.id, SERVER_ERROR, `mcpgate: the MCP server ${description} before answering ${pending.method}`));
-      if (pending.call !== undefined) this.#parts.audit.forwarded(pending.call, pending.started, { is_error: true, error: `server ${description}` });
-      else if (pending.counting !== undefined) this.#parts.audit.denied({ ...pending.counting.verdict, effect: "deny", reason: `the MCP server ${description} while the shared store was asked` }, pending.counting.field);
-      this.#parts.settle(pending);
-    }
+    serverExited(description, this.#parts);
   }
 }
