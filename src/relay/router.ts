@@ -12,7 +12,7 @@ import { assemble, type Parts, type RouterOptions } from "./assemble.ts";
 import { BatchReplies, DROP, mergeServerBatch, splitClientBatch, type ElementAnswer, type ElementOutcome } from "./batch.ts";
 import { cancel } from "./cancellation.ts";
 import { intake } from "./intake.ts";
-import { swapPolicy, type Reloaded } from "./live-policy.ts";
+import { reload, type Reloaded } from "./live-policy.ts";
 import { serverExited } from "./server-exit.ts";
 import type { SharedStore } from "./shared-counts.ts";
 import { preview } from "./log.ts";
@@ -20,8 +20,6 @@ import { preview } from "./log.ts";
 export type { Logger } from "./log.ts";
 export type { RouterOptions } from "./assemble.ts";
 export { MAX_CLIENT_DEPTH } from "./intake.ts";
-
-const TOOLS_LIST_CHANGED = '{"jsonrpc":"2.0","method":"notifications/tools/list_changed"}\n';
 
 export class Router {
   readonly #options: RouterOptions;
@@ -42,16 +40,11 @@ export class Router {
   }
 
   /**
-   * Puts a new policy in force (SPEC §11), between two messages: call it outside fromClient and
-   * fromServer, never from inside them. Counters whose identity and spec are unchanged keep their
-   * history; calls already forwarded are untouched; a held call is judged under `policy` when
-   * its answer comes. When the hide patterns changed, an initialized client is told to list
-   * its tools again.
+   * Puts a new policy in force (SPEC §11; see live-policy.ts reload), between two messages: call
+   * it outside fromClient and fromServer, never from inside them.
    */
   reload(policy: CompiledPolicy, store?: SharedStore): Reloaded {
-    const reloaded = swapPolicy(this.#parts.live, policy, store);
-    if (reloaded.hideChanged && this.#parts.session.initialized) this.#parts.outbox.send(Buffer.from(TOOLS_LIST_CHANGED));
-    return reloaded;
+    return reload(this.#parts, policy, store);
   }
 
   /** A message of the gateway's own (not the router's) for the client, kept whole like ours. */
