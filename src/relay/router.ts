@@ -1,15 +1,17 @@
-// Routes every line between client and server, by message kind. Each line is scanned and
-// classified from its bytes; a tools/call goes to calls.ts to be judged before the server can
-// see it; server answers go to answers.ts to be matched to what the server was sent; everything
-// else is forwarded exactly as received. The router does no I/O of its own — its sinks and
-// clock are injected — so it can be driven directly in tests.
+// Routes every line between client and server, by message kind, and does nothing else. Each
+// line is scanned and classified from its bytes (intake.ts); a tools/call goes to calls.ts to be
+// judged before the server can see it; server answers go to answers.ts to be matched to what the
+// server was sent; everything else is forwarded exactly as received. Batches are split and
+// merged in batch.ts, a line whose handling threw is answered by faults.ts, a dead server's
+// requests by server-exit.ts, a reload is live-policy.ts's. The router does no I/O of its own —
+// its sinks and clock are injected — so it can be driven directly in tests.
 import { contentEnd } from "../wire/framing.ts";
 import { classify, NULL_ID, type Message } from "../wire/message.ts";
 import { errorReply, INVALID_REQUEST } from "../wire/reply.ts";
 import { scanJson, type Span } from "../wire/scan.ts";
 import type { CompiledPolicy } from "../policy/compile.ts";
 import { assemble, type Parts, type RouterOptions } from "./assemble.ts";
-import { BatchReplies, DROP, mergeServerBatch, splitClientBatch, type ElementAnswer, type ElementOutcome } from "./batch.ts";
+import { DROP, mergeServerBatch, routeClientBatch, type BatchReplies, type ClientBatchRoute, type ElementAnswer, type ElementOutcome } from "./batch.ts";
 import { cancel } from "./cancellation.ts";
 import { intake } from "./intake.ts";
 import { reload, type Reloaded } from "./live-policy.ts";
@@ -24,10 +26,17 @@ export { MAX_CLIENT_DEPTH } from "./intake.ts";
 export class Router {
   readonly #options: RouterOptions;
   readonly #parts: Parts;
+  readonly #batchRoute: ClientBatchRoute;
 
   constructor(options: RouterOptions) {
     this.#options = options;
-    this.#parts = assemble(options);
+    const parts = (this.#parts = assemble(options));
+    this.#batchRoute = {
+      handle: (element, message, batch) => this.#clientMessage(element, message, batch),
+      failed: (element, message, error) => parts.faults.clientElement(element, message, error),
+      toServer: (bytes) => options.toServer(bytes),
+      send: (bytes) => parts.outbox.send(bytes),
+    };
   }
 
   get pendingCount(): number {
@@ -73,7 +82,7 @@ export class Router {
       this.#options.log.warn(`refused a client line, ${taken.why}; answered with an error, not forwarded: ${preview(line.subarray(0, end), 200)}`);
       this.#parts.outbox.send(taken.reply);
     } else if (taken.kind === "batch") {
-      this.#clientBatch(line, taken.elements);
+      routeClientBatch(line, taken.elements, this.#batchRoute);
     } else {
       const outcome = this.#clientMessage(line, taken.message, undefined);
       if (outcome === "forward") this.#options.toServer(line);
@@ -111,28 +120,6 @@ export class Router {
         return "forward";
       }
     }
-  }
-
-  #clientBatch(line: Buffer, elements: Span[]): void {
-    if (elements.length === 0) {
-      this.#parts.outbox.send(errorReply(NULL_ID, INVALID_REQUEST, "Invalid Request: empty batch"));
-      return;
-    }
-    const batch = new BatchReplies();
-    const toServer = splitClientBatch(line, elements, batch, (element, message) => {
-      try {
-        return this.#clientMessage(element, message, batch);
-      } catch (error) {
-        return this.#parts.faults.clientElement(element, message, error);
-      }
-    });
-    if (toServer !== undefined) this.#options.toServer(toServer);
-    if (batch.awaiting === 0) this.#sendFlushed(batch);
-  }
-
-  #sendFlushed(batch: BatchReplies): void {
-    const flushed = batch.flush();
-    if (flushed !== undefined) this.#parts.outbox.send(flushed);
   }
 
   // ---- server → client -------------------------------------------------------------------
