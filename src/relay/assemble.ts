@@ -1,6 +1,7 @@
 // The parts the router dispatches to, made and wired once per session: what goes to the client
 // (outbox), the requests in flight, what the client declared, the audit log's call records,
-// the calls held for a human, tools/call judging, the server's answers, and large streamed lines.
+// the calls held for a human, tools/call judging, the server's answers, large streamed lines,
+// and what answers for a line whose handling threw.
 import type { Approver } from "../approval/answer.ts";
 import { SessionAllowances } from "../approval/allowances.ts";
 import { Approvals, defaultTimer } from "../approval/coordinator.ts";
@@ -24,6 +25,7 @@ import { Redactions } from "./redactions.ts";
 import { Retries } from "./retries.ts";
 import { TaskTools } from "./task-tools.ts";
 import { DeniedTasks } from "./denied-tasks.ts";
+import { Faults } from "./faults.ts";
 import { ServerStream } from "./server-stream.ts";
 import { ClientSession } from "./session.ts";
 import type { PinStore } from "../pins/store.ts";
@@ -72,6 +74,8 @@ export interface Parts {
   redactions: Redactions;
   stream: ServerStream;
   cancelContext: CancelContext;
+  /** What answers and records a line (or batch element) whose handling threw. */
+  faults: Faults;
   /** One request is settled: when its batch has no other left waiting, the batch's own answers go out (into `collector`, if given). */
   settle(pending: Pending, collector?: Buffer[]): void;
 }
@@ -145,5 +149,6 @@ export function assemble(options: RouterOptions): Parts {
     holdLimitMessage: (method) => redactions.holdLimitMessage(method),
     withheld: (pending, bytes) => redactions.withheld(pending, bytes),
   });
-  return { live, outbox, inFlight, session, audit, approvals, calls, deniedTasks, taskCalls, taskTools, answers, redactions, stream, cancelContext: { inFlight, approvals, audit, settle }, settle };
+  const faults = new Faults({ log, inFlight, approvals, audit, answers, send });
+  return { live, outbox, inFlight, session, audit, approvals, calls, deniedTasks, taskCalls, taskTools, answers, redactions, stream, cancelContext: { inFlight, approvals, audit, settle }, faults, settle };
 }

@@ -2,8 +2,8 @@
 // allowed goes to the server as one batch, and mcpgate's own answers (denials, errors) wait to
 // be merged into the server's batch response, so the client gets one response per request. A
 // server batch is settled element by element, each answer kept or dropped on its own.
-import { batchReply } from "../wire/reply.ts";
-import { classifyElement, type Message } from "../wire/message.ts";
+import { batchReply, errorReply, INVALID_REQUEST } from "../wire/reply.ts";
+import { classifyElement, NULL_ID, type Message } from "../wire/message.ts";
 import type { Span } from "../wire/scan.ts";
 
 /** mcpgate's own answers to some requests of a client batch, sent with the server's answers to the rest. */
@@ -66,6 +66,42 @@ export function splitClientBatch(line: Buffer, elements: Span[], batch: BatchRep
   if (kept.length === elements.length && !edited) return line;
   if (kept.length === 0) return undefined;
   return Buffer.from(`[${kept.map((part) => (Buffer.isBuffer(part) ? part.toString("utf8") : line.toString("utf8", part.start, part.end))).join(",")}]\n`);
+}
+
+/** Where the elements of a client batch go: made once, used for every batch. */
+export interface ClientBatchRoute {
+  /** Handles one element as a message alone is handled, its answers kept for `batch`. */
+  handle(element: Buffer, message: Message, batch: BatchReplies): ElementOutcome;
+  /** Handling the element threw: what answers it (it is never forwarded). */
+  failed(element: Buffer, message: Message, error: unknown): ElementOutcome;
+  toServer(bytes: Buffer): void;
+  /** Sends one of mcpgate's own messages to the client. */
+  send(bytes: Buffer): void;
+}
+
+/**
+ * Routes a client batch (`elements`, the spans of `line`'s values): what passes goes to the
+ * server at once; mcpgate's own answers go now if no request is left waiting, else with the
+ * server's (BatchReplies.settle).
+ */
+export function routeClientBatch(line: Buffer, elements: Span[], route: ClientBatchRoute): void {
+  if (elements.length === 0) {
+    route.send(errorReply(NULL_ID, INVALID_REQUEST, "Invalid Request: empty batch"));
+    return;
+  }
+  const batch = new BatchReplies();
+  const toServer = splitClientBatch(line, elements, batch, (element, message) => {
+    try {
+      return route.handle(element, message, batch);
+    } catch (error) {
+      return route.failed(element, message, error);
+    }
+  });
+  if (toServer !== undefined) route.toServer(toServer);
+  if (batch.awaiting === 0) {
+    const flushed = batch.flush();
+    if (flushed !== undefined) route.send(flushed);
+  }
 }
 
 /** A server batch element's fate: kept as is (undefined), rewritten (text, or bytes ending as the message did), or dropped. */

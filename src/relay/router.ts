@@ -1,19 +1,21 @@
-// Routes every line between client and server, by message kind. Each line is scanned and
-// classified from its bytes; a tools/call goes to calls.ts to be judged before the server can
-// see it; server answers go to answers.ts to be matched to what the server was sent; everything
-// else is forwarded exactly as received. The router does no I/O of its own — its sinks and
-// clock are injected — so it can be driven directly in tests.
+// Routes every line between client and server, by message kind, and does nothing else. Each
+// line is scanned and classified from its bytes (intake.ts); a tools/call goes to calls.ts to be
+// judged before the server can see it; server answers go to answers.ts to be matched to what the
+// server was sent; everything else is forwarded exactly as received. Batches are split and
+// merged in batch.ts, a line whose handling threw is answered by faults.ts, a dead server's
+// requests by server-exit.ts, a reload is live-policy.ts's. The router does no I/O of its own —
+// its sinks and clock are injected — so it can be driven directly in tests.
 import { contentEnd } from "../wire/framing.ts";
-import { classify, NULL_ID, type Id, type Message } from "../wire/message.ts";
-import { errorReply, INTERNAL_ERROR, INVALID_REQUEST, SERVER_ERROR } from "../wire/reply.ts";
+import { classify, NULL_ID, type Message } from "../wire/message.ts";
+import { errorReply, INVALID_REQUEST } from "../wire/reply.ts";
 import { scanJson, type Span } from "../wire/scan.ts";
 import type { CompiledPolicy } from "../policy/compile.ts";
 import { assemble, type Parts, type RouterOptions } from "./assemble.ts";
-import { BatchReplies, DROP, mergeServerBatch, splitClientBatch, type ElementAnswer, type ElementOutcome } from "./batch.ts";
+import { DROP, mergeServerBatch, routeClientBatch, type BatchReplies, type ClientBatchRoute, type ElementAnswer, type ElementOutcome } from "./batch.ts";
 import { cancel } from "./cancellation.ts";
-import { idOfLine, intake } from "./intake.ts";
-import { notSent } from "./in-flight.ts";
-import { swapPolicy, type Reloaded } from "./live-policy.ts";
+import { intake } from "./intake.ts";
+import { reload, type Reloaded } from "./live-policy.ts";
+import { serverExited } from "./server-exit.ts";
 import type { SharedStore } from "./shared-counts.ts";
 import { preview } from "./log.ts";
 
@@ -21,17 +23,20 @@ export type { Logger } from "./log.ts";
 export type { RouterOptions } from "./assemble.ts";
 export { MAX_CLIENT_DEPTH } from "./intake.ts";
 
-const TOOLS_LIST_CHANGED = '{"jsonrpc":"2.0","method":"notifications/tools/list_changed"}\n';
-
-const INTERNAL = "mcpgate: internal error while handling this request; it was not forwarded";
-
 export class Router {
   readonly #options: RouterOptions;
   readonly #parts: Parts;
+  readonly #batchRoute: ClientBatchRoute;
 
   constructor(options: RouterOptions) {
     this.#options = options;
-    this.#parts = assemble(options);
+    const parts = (this.#parts = assemble(options));
+    this.#batchRoute = {
+      handle: (element, message, batch) => this.#clientMessage(element, message, batch),
+      failed: (element, message, error) => parts.faults.clientElement(element, message, error),
+      toServer: (bytes) => options.toServer(bytes),
+      send: (bytes) => parts.outbox.send(bytes),
+    };
   }
 
   get pendingCount(): number {
@@ -44,16 +49,11 @@ export class Router {
   }
 
   /**
-   * Puts a new policy in force (SPEC §11), between two messages: call it outside fromClient and
-   * fromServer, never from inside them. Counters whose identity and spec are unchanged keep their
-   * history; calls already forwarded are untouched; a held call is judged under `policy` when
-   * its answer comes. When the hide patterns changed, an initialized client is told to list
-   * its tools again.
+   * Puts a new policy in force (SPEC §11; see live-policy.ts reload), between two messages: call
+   * it outside fromClient and fromServer, never from inside them.
    */
   reload(policy: CompiledPolicy, store?: SharedStore): Reloaded {
-    const reloaded = swapPolicy(this.#parts.live, policy, store);
-    if (reloaded.hideChanged && this.#parts.session.initialized) this.#parts.outbox.send(Buffer.from(TOOLS_LIST_CHANGED));
-    return reloaded;
+    return reload(this.#parts, policy, store);
   }
 
   /** A message of the gateway's own (not the router's) for the client, kept whole like ours. */
@@ -67,11 +67,7 @@ export class Router {
     try {
       this.#fromClient(line);
     } catch (error) {
-      this.#fault("a client message", line, error);
-      const id = safely(() => idOfLine(line, contentEnd(line)));
-      const pending = id === undefined ? undefined : this.#parts.inFlight.get(id.key);
-      // In flight and not held, it was forwarded, and the server's answer is on its way.
-      if (id !== undefined && (pending === undefined || notSent(pending))) this.#parts.outbox.send(this.#failedRequest(id));
+      this.#parts.faults.clientLine(line, error);
     }
   }
 
@@ -86,7 +82,7 @@ export class Router {
       this.#options.log.warn(`refused a client line, ${taken.why}; answered with an error, not forwarded: ${preview(line.subarray(0, end), 200)}`);
       this.#parts.outbox.send(taken.reply);
     } else if (taken.kind === "batch") {
-      this.#clientBatch(line, taken.elements);
+      routeClientBatch(line, taken.elements, this.#batchRoute);
     } else {
       const outcome = this.#clientMessage(line, taken.message, undefined);
       if (outcome === "forward") this.#options.toServer(line);
@@ -126,54 +122,13 @@ export class Router {
     }
   }
 
-  #clientBatch(line: Buffer, elements: Span[]): void {
-    if (elements.length === 0) {
-      this.#parts.outbox.send(errorReply(NULL_ID, INVALID_REQUEST, "Invalid Request: empty batch"));
-      return;
-    }
-    const batch = new BatchReplies();
-    const toServer = splitClientBatch(line, elements, batch, (element, message) => {
-      try {
-        return this.#clientMessage(element, message, batch);
-      } catch (error) {
-        // That element is answered with an error, never forwarded.
-        this.#fault("an element of a client batch", element, error);
-        return message.kind === "request" ? this.#failedRequest(message.id) : undefined;
-      }
-    });
-    if (toServer !== undefined) this.#options.toServer(toServer);
-    if (batch.awaiting === 0) this.#sendFlushed(batch);
-  }
-
-  /** Handling the request `id` threw before it was forwarded: it leaves the table, and gets this error. */
-  #failedRequest(id: Id): Buffer {
-    const pending = this.#parts.inFlight.get(id.key);
-    if (pending !== undefined) {
-      this.#parts.inFlight.close(pending);
-      if (pending.approval !== undefined) this.#parts.approvals.withdraw(pending.approval, "mcpgate failed while handling the call");
-    }
-    return errorReply(id, INTERNAL_ERROR, INTERNAL);
-  }
-
-  #sendFlushed(batch: BatchReplies): void {
-    const flushed = batch.flush();
-    if (flushed !== undefined) this.#parts.outbox.send(flushed);
-  }
-
   // ---- server → client -------------------------------------------------------------------
 
   fromServer(line: Buffer): void {
     try {
       this.#fromServer(line);
     } catch (error) {
-      // Not forwarded (it may be a list that was to be filtered); the request it answers, if
-      // one can be told, gets an error instead.
-      this.#fault("a server message", line, error);
-      const pending = safely(() => {
-        const id = idOfLine(line, contentEnd(line));
-        return id === undefined ? undefined : this.#parts.inFlight.get(id.key);
-      });
-      if (pending !== undefined && !notSent(pending)) this.#parts.answers.fail(pending, INTERNAL_ERROR, "mcpgate: internal error while handling the server's answer; it was not forwarded");
+      this.#parts.faults.serverLine(line, error);
     }
   }
 
@@ -224,28 +179,6 @@ export class Router {
 
   /** The server is gone: every request still waiting gets an error naming why. */
   serverExited(description: string): void {
-    this.#parts.taskCalls.flush(`the MCP server ${description} before its task ended`);
-    for (const held of this.#parts.approvals.withdrawAll(`the MCP server ${description}`)) this.#parts.audit.denied(held.verdict, held.field, { approval: "withdrawn", error: `server ${description}` });
-    for (const pending of this.#parts.inFlight.drain()) {
-      this.#parts.outbox.send(errorReply(pending.id, SERVER_ERROR, `mcpgate: the MCP server ${description} before answering ${pending.method}`));
-      if (pending.call !== undefined) this.#parts.audit.forwarded(pending.call, pending.started, { is_error: true, error: `server ${description}` });
-      else if (pending.counting !== undefined) this.#parts.audit.denied({ ...pending.counting.verdict, effect: "deny", reason: `the MCP server ${description} while the shared store was asked` }, pending.counting.field);
-      this.#parts.settle(pending);
-    }
-  }
-
-  #fault(what: string, bytes: Buffer, error: unknown): void {
-    const message = (error as Error)?.message ?? String(error);
-    this.#options.log.warn(`internal error while handling ${what} (${message}); not forwarded: ${preview(bytes, 200)}`);
-    this.#parts.audit.fault(what, message);
-  }
-}
-
-/** `fn`'s result, or undefined if it throws: for what a fault handler tries on bytes that just failed. */
-function safely<T>(fn: () => T): T | undefined {
-  try {
-    return fn();
-  } catch {
-    return undefined;
+    serverExited(description, this.#parts);
   }
 }
