@@ -4,8 +4,9 @@
 // server see two messages, the second never judged. JSON allows no raw control character inside
 // a string and only " \t\r\n" between tokens, so a line from a well-behaved client holds none
 // but "\t" (and "\r" before its final "\n", which framing.ts strips): every other one is refused.
-// Bytes that are not UTF-8 are refused too: servers either replace them (Go) or fail on them
-// (Python's strict decoder), and neither is what was judged.
+// Bytes that are not UTF-8 are refused too: decoders disagree on what they become (the Python
+// SDK, whose stdin is opened with errors="replace", and Node put one U+FFFD for a truncated
+// sequence, Go's encoding/json one per byte), so a server could read another text than judged.
 import { isUtf8 } from "node:buffer";
 
 const TAB = 0x09;

@@ -5,13 +5,14 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import fc from "fast-check";
 import type { AuditLog } from "../../src/audit/log.ts";
-import type { ApprovalAnswer } from "../../src/approval/answer.ts";
+import type { ApprovalAnswer, Approver } from "../../src/approval/answer.ts";
+import { approvalForm } from "../../src/approval/elicitation.ts";
 import { MAX_CLIENT_DEPTH } from "../../src/relay/router.ts";
 import { recordingRouter } from "./harness.ts";
 
 const POLICY = 'version: "1"\ndefault: deny\nhide: [secret]\ntools:\n  echo: {}\n  secret: {}\n  ask: { action: approve }\n';
 
-function harness(options: { audit?: AuditLog; approver?: () => Promise<ApprovalAnswer> } = {}) {
+function harness(options: { audit?: AuditLog; approver?: Approver } = {}) {
   const warnings: string[] = [];
   const h = recordingRouter(POLICY, { ...options, log: { verbose: false, warn: (message) => warnings.push(message), info: () => {} } });
   return { ...h, warnings, replies: () => h.toClient.map((line) => JSON.parse(line) as Record<string, any>) };
@@ -89,6 +90,111 @@ describe("Router: nesting", () => {
       [[2, -32600], [3, -32600], [4, -32600]],
     );
     assert.match(h.replies()[0]!.error.message, /nested deeper than 128 levels/);
+  });
+
+  // Where the nesting sits and how many levels its envelope adds: a call's arguments (envelope,
+  // params), a ping's params (envelope), a batch holding one call (batch, envelope, params).
+  const HOLDERS = {
+    call: { around: 2, line: (id: string, tool: string, inner: string) => `{"jsonrpc":"2.0","id":${id},"method":"tools/call","params":{"name":"${tool}","arguments":${inner}}}\n` },
+    ping: { around: 1, line: (id: string, _tool: string, inner: string) => `{"jsonrpc":"2.0","id":${id},"method":"ping","params":${inner}}\n` },
+    batch: { around: 3, line: (id: string, tool: string, inner: string) => `[{"jsonrpc":"2.0","id":${id},"method":"tools/call","params":{"name":"${tool}","arguments":${inner}}}]\n` },
+  } as const;
+
+  /**
+   * `levels` nested containers, the outermost an object (arguments and params are objects), each
+   * deeper one an object or an array as `shape` says (cycled), some with a sibling before the
+   * value that goes deeper, around a scalar.
+   */
+  function shaped(levels: number, shape: boolean[], siblings: boolean[], leaf: string): string {
+    const open: string[] = [];
+    const close: string[] = [];
+    for (let level = 0; level < levels; level++) {
+      const isObject = level === 0 || shape[level % shape.length]!;
+      const sibling = siblings[level % siblings.length]!;
+      open.push(isObject ? (sibling ? '{"s":0,"k":' : '{"k":') : sibling ? "[0," : "[");
+      close.push(isObject ? "}" : "]");
+    }
+    return `${open.join("")}${leaf}${close.reverse().join("")}`;
+  }
+
+  // Whole depths (every container of the line, the envelope's included), most of them around the
+  // bound, some far below it, some far beyond it (up to 20,000 levels, a line of up to 240 KB).
+  const depth = fc.oneof(
+    { weight: 4, arbitrary: fc.integer({ min: MAX_CLIENT_DEPTH - 4, max: MAX_CLIENT_DEPTH + 4 }) },
+    { weight: 2, arbitrary: fc.integer({ min: 4, max: 3 * MAX_CLIENT_DEPTH }) },
+    { weight: 1, arbitrary: fc.integer({ min: 3 * MAX_CLIENT_DEPTH, max: 20_000 }) },
+  );
+
+  it(`judges a message nested at most ${MAX_CLIENT_DEPTH} levels and refuses a deeper one under its id, at random depths and shapes, never throwing (property)`, async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.constantFrom("call", "ping", "batch") as fc.Arbitrary<keyof typeof HOLDERS>,
+        fc.constantFrom("echo", "nope", "ask"),
+        depth,
+        fc.array(fc.boolean(), { minLength: 1, maxLength: 16 }),
+        fc.array(fc.boolean(), { minLength: 1, maxLength: 8 }),
+        fc.constantFrom("1", '"x"', "null", "true", "-2.5e3"),
+        fc.oneof(fc.nat().map(String), fc.constantFrom('"a"', '"0"', '"id-1"')),
+        async (holder, tool, total, shape, siblings, leaf, idText) => {
+          const events: string[] = [];
+          const asked: string[] = [];
+          const h = harness({
+            audit: { path: undefined, enabled: true, write: (event) => events.push(JSON.stringify(event)), close: async () => {} },
+            // What a human would be shown is built from the decoded arguments.
+            approver: async (request) => {
+              asked.push(approvalForm(request, 60_000, false).message);
+              return { approved: true };
+            },
+          });
+          const { around, line } = HOLDERS[holder];
+          const text = line(idText, tool, shaped(total - around, shape, siblings, leaf));
+          const id = JSON.parse(idText) as unknown;
+
+          // The line, then a ping: the relay goes on whatever came before.
+          const after = '{"jsonrpc":"2.0","id":"after","method":"ping"}\n';
+          h.client(text);
+          await new Promise((resolve) => setImmediate(resolve));
+          h.client(after);
+
+          assert.ok(!h.replies().some((reply) => reply.error?.code === -32603), "no fault of the gateway");
+          assert.ok(!h.warnings.some((warning) => /internal error|could not write an audit record/.test(warning)), h.warnings.join("\n"));
+          if (total > MAX_CLIENT_DEPTH) {
+            // Refused whole, under the request's id (a batch has none to name), and nothing of it sent.
+            assert.deepEqual(h.toServer, [after]);
+            assert.equal(h.replies().length, 1);
+            const [reply] = h.replies();
+            assert.deepEqual(reply!.id, holder === "batch" ? null : id);
+            assert.equal(reply!.error.code, -32600);
+            assert.equal(reply!.error.message, `Invalid Request: nested deeper than ${MAX_CLIENT_DEPTH} levels`);
+            assert.deepEqual(asked, []);
+            assert.deepEqual(events, []);
+            return;
+          }
+          if (holder === "ping" || tool !== "nope") {
+            // Judged (allowed, or approved by the human asked) and sent exactly as it came; a
+            // held call of a batch goes on its own once approved (README, Human approval).
+            const alone = holder === "batch" && tool === "ask";
+            assert.deepEqual(h.toServer, [alone ? `${text.slice(1, -2)}\n` : text, after]);
+            assert.deepEqual(h.replies(), []);
+            assert.equal(asked.length, holder !== "ping" && tool === "ask" ? 1 : 0);
+            if (holder === "ping") return;
+            const answer = `{"jsonrpc":"2.0","id":${idText},"result":{"content":[]}}`;
+            h.server(holder === "batch" && !alone ? `[${answer}]\n` : `${answer}\n`);
+            assert.deepEqual(h.replies().flat().map((reply) => reply.id), [id]);
+            assert.equal(events.length, 1, "the call's audit record");
+            return;
+          }
+          // Judged and denied under its id, never sent.
+          assert.deepEqual(h.toServer, [after]);
+          const replies = h.replies().flat();
+          assert.equal(replies.length, 1);
+          assert.deepEqual(replies[0]!.id, id);
+          assert.equal(replies[0]!.result.isError, true);
+          assert.equal(events.length, 1, "the denial's audit record");
+        },
+      ),
+      { numRuns: 300 },
+    );
   });
 });
 
