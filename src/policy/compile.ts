@@ -1,6 +1,5 @@
 // Turns a validated policy document into plain data and matchers, once, at load. The hot path
 // (evaluate.ts) touches only this compiled form.
-import type { ValidateFunction } from "ajv";
 import type { Charge, Check, Verdict } from "./decision.ts";
 import { compileCondition, type CompiledCondition, type ConditionDocument } from "./conditions.ts";
 import { parseWindow } from "./duration.ts";
@@ -8,6 +7,7 @@ import { LimitCompiler, sessionCounters, sharedLimits } from "./compile-limits.t
 import { makeMatcher } from "./glob-match.ts";
 import { schemaCompiler, type LimitObject, type PolicyDocument } from "./schema.ts";
 import { storeSettings, type StoreSettings } from "./store-schema.ts";
+import { schemaCheck } from "./schema-check.ts";
 import { pinSettings, type PinSettings } from "../pins/verdict.ts";
 import { compileRedaction, type CompiledRedaction } from "../redact/settings.ts";
 
@@ -128,19 +128,6 @@ export interface CompiledPolicy {
 /** Below the 60 s request timeout of common clients, so the agent gets our denial, not theirs. */
 const DEFAULT_APPROVAL_TIMEOUT_MS = 50_000;
 
-/**
- * The validator's first error, read at once and returned: ajv keeps `.errors` on the shared
- * function, which no later reader may rely on.
- */
-function schemaCheck(validate: ValidateFunction): (args: unknown) => string | undefined {
-  return (args) => {
-    if (validate(args)) return undefined;
-    const error = validate.errors?.[0];
-    if (error === undefined) return "arguments do not match";
-    return `${error.instancePath === "" ? "arguments" : `arguments${error.instancePath}`} ${error.message ?? "do not match"}`;
-  };
-}
-
 function ruleCondition(document: ConditionDocument, rule: string, kind: "require" | "deny_if" | "approve_if"): RuleCondition {
   const condition = compileCondition(document, rule) as RuleCondition;
   const outcome = (holds: boolean): Check =>
@@ -181,7 +168,7 @@ export function compilePolicy(doc: PolicyDocument): CompiledPolicy {
     if (entry.reason !== undefined) compiled.reason = entry.reason;
     const shared = sharedLimits(checks);
     if (shared !== undefined) compiled.shared = shared;
-    if (entry.schema !== undefined) compiled.schemaProblem = schemaCheck(schemaCompiler().compile(entry.schema));
+    if (entry.schema !== undefined) compiled.schemaProblem = schemaCheck(schemaCompiler().compile(entry.schema), entry.schema);
     const redaction = entry.redact === undefined ? allToolsRedaction : compileRedaction(doc.all_tools?.redact, entry.redact, `${rule}.redact`);
     if (redaction !== undefined) compiled.redaction = redaction;
     return [key, compiled];

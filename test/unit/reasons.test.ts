@@ -21,6 +21,8 @@ tools:
     require: [{ path: args.pin, op: lt, value: 10 }]
   pay:
     limits: [{ counter: money, window: hour, max: 10000, increment_from: args.amount }]
+  open:
+    schema: { type: object, additionalProperties: { type: number }, properties: { known: { type: object, additionalProperties: { type: number } } } }
   checked:
     schema:
       type: object
@@ -107,6 +109,15 @@ describe("reasons never quote argument content", () => {
       [{ extra: SECRET }, "arguments must NOT have additional properties"],
     ];
     for (const [args, detail] of cases) assert.equal(judged(policy, "checked", args).reason, `arguments do not match the schema: ${detail}`);
+    // A key the caller made up is their text too: named only as undeclared, with declared keys and indexes kept.
+    const keys: Array<[Record<string, unknown>, string]> = [
+      [{ [SECRET]: "x" }, "arguments/(an undeclared key) must be number"],
+      [{ known: { [`${NUMBER_SECRET}x`]: "x" } }, "arguments/known/(an undeclared key) must be number"],
+      [{ known: { "a/b~c": "x" } }, "arguments/known/(an undeclared key) must be number"],
+      // Digits are an index only in an array: as an object's key they are the caller's.
+      [{ [String(NUMBER_SECRET)]: "x" }, "arguments/(an undeclared key) must be number"],
+    ];
+    for (const [args, detail] of keys) assert.equal(judged(policy, "open", args).reason, `arguments do not match the schema: ${detail}`);
     // The schema itself is not an argument: the whole arguments value of the wrong type.
     assert.equal(judged(policy, "checked", SECRET).reason, "arguments do not match the schema: arguments must be object");
   });
