@@ -62,7 +62,7 @@ export class ServerStream {
   start(head: Buffer[]): boolean {
     const stream = new JsonStream();
     for (const bytes of head) if (!stream.push(bytes)) return false;
-    if (!stream.topIsObject || !ENVELOPE_KEYS.has(stream.keys[0] ?? "")) return false;
+    if (!stream.topIsObject || !ENVELOPE_KEYS.has(stream.envelope.keys[0] ?? "")) return false;
     if (this.#host.mayNeedFiltering()) return false;
     this.#for = undefined;
     this.#ended = false;
@@ -111,7 +111,7 @@ export class ServerStream {
         this.#end();
       } else {
         this.#host.outbox.stream(tail);
-        if (this.#for !== undefined) this.#host.answered(this.#for, !stream.keys.includes("result") || stream.resultIsError);
+        if (this.#for !== undefined) this.#host.answered(this.#for, !stream.envelope.keys.includes("result") || stream.envelope.resultIsError);
       }
     }
     this.#stream = undefined;
@@ -122,9 +122,9 @@ export class ServerStream {
 
   /** How many bytes of the line, as far as it has come, may be held; undefined when it need not be. */
   #holdLimit(stream: JsonStream): number | undefined {
-    if (stream.keys.includes("method")) return this.#host.holdLimitMessage(stream.values.get("method"));
+    if (stream.envelope.keys.includes("method")) return this.#host.holdLimitMessage(stream.envelope.values.get("method"));
     if (this.#for !== undefined) return this.#host.holdLimit(this.#for);
-    return this.#host.holdLimitUnknown(stream.keys.includes("result") || stream.keys.includes("error"));
+    return this.#host.holdLimitUnknown(stream.envelope.keys.includes("result") || stream.envelope.keys.includes("error"));
   }
 
   /** More of a held line: kept while within the limit, dropped past it; streamed from here if it proves not to need redacting. */
@@ -185,9 +185,9 @@ export class ServerStream {
    */
   #answers(stream: JsonStream): boolean | undefined {
     if (this.#for !== undefined) return true;
-    const { keys } = stream;
+    const { keys } = stream.envelope;
     if (keys.includes("method")) return undefined;
-    const raw = stream.values.get("id");
+    const raw = stream.envelope.values.get("id");
     if (raw === undefined || !(keys.includes("result") || keys.includes("error"))) {
       if (!stream.done) return undefined;
       this.#host.log.warn("server sent a large JSON line that is not a JSON-RPC message (or whose id is too long); it was cut off");

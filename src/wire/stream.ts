@@ -5,6 +5,7 @@
 // envelope-memo.ts, remembers the little a relay needs from a JSON-RPC message.
 import { EnvelopeMemo } from "./envelope-memo.ts";
 import { nextNumberPart, NumberPart, numberMayEnd } from "./json-number.ts";
+import { OPEN_ESCAPED, stringEnd } from "./string-chunk.ts";
 
 const QUOTE = 0x22;
 const BACKSLASH = 0x5c;
@@ -50,25 +51,12 @@ export class JsonStream {
   /** Whether the string in progress is a key (else a value). */
   #inKey = false;
   readonly #memo = new EnvelopeMemo();
+  /** What the envelope holds so far: the top-level keys in order, the raw text of id, method and jsonrpc, whether result.isError is true. */
+  readonly envelope: Readonly<Pick<EnvelopeMemo, "keys" | "values" | "resultIsError">> = this.#memo;
   #offset = 0;
   error: string | undefined;
   at = 0;
   topIsObject = false;
-
-  /** The top-level keys so far, in order. */
-  get keys(): readonly string[] {
-    return this.#memo.keys;
-  }
-
-  /** The raw JSON text of `id`, `method` and `jsonrpc`, once each is complete. */
-  get values(): ReadonlyMap<string, string> {
-    return this.#memo.values;
-  }
-
-  /** Whether `result.isError` is true. */
-  get resultIsError(): boolean {
-    return this.#memo.resultIsError;
-  }
 
   get failed(): boolean {
     return this.#state === Expect.Failed;
@@ -215,34 +203,16 @@ export class JsonStream {
 
   /** Consumes string bytes from `i`; returns where it stopped (the end, or past the closing quote). */
   #string(buf: Buffer, i: number, end: number): number {
-    const start = i;
-    for (;;) {
-      if (this.#escaped) {
-        if (i >= end) break;
-        this.#escaped = false;
-        i++;
-      }
-      const quote = buf.indexOf(QUOTE, i);
-      if (quote === -1) {
-        // Whether the chunk ends inside an escape: an odd run of backslashes at its end.
-        let slashes = 0;
-        for (let k = end - 1; k >= i && buf[k] === BACKSLASH; k--) slashes++;
-        this.#escaped = slashes % 2 === 1;
-        this.#record(buf, start, end);
-        return end;
-      }
-      let slashes = 0;
-      for (let k = quote - 1; k >= i && buf[k] === BACKSLASH; k--) slashes++;
-      if (slashes % 2 === 1) {
-        i = quote + 1;
-        continue;
-      }
-      this.#record(buf, start, quote + 1);
-      this.#stringEnded();
-      return quote + 1;
+    const stop = stringEnd(buf, i, end, this.#escaped);
+    if (stop < 0) {
+      this.#escaped = stop === OPEN_ESCAPED;
+      this.#record(buf, i, end);
+      return end;
     }
-    this.#record(buf, start, end);
-    return end;
+    this.#escaped = false;
+    this.#record(buf, i, stop);
+    this.#stringEnded();
+    return stop;
   }
 
   #record(buf: Buffer, from: number, to: number): void {

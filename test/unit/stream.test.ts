@@ -67,14 +67,14 @@ describe("JsonStream", () => {
   it("remembers the top-level keys, id, method, jsonrpc and result.isError", () => {
     const { ok, stream } = feed('{"result":{"content":[{"type":"text","text":"x\\"}"}],"isError":true},"jsonrpc":"2.0","id":12345678901234567890}', [3, 17, 40, 41, 80]);
     assert.equal(ok, true);
-    assert.deepEqual(stream.keys, ["result", "jsonrpc", "id"]);
-    assert.equal(stream.values.get("id"), "12345678901234567890");
-    assert.equal(stream.values.get("jsonrpc"), '"2.0"');
-    assert.equal(stream.resultIsError, true);
+    assert.deepEqual(stream.envelope.keys, ["result", "jsonrpc", "id"]);
+    assert.equal(stream.envelope.values.get("id"), "12345678901234567890");
+    assert.equal(stream.envelope.values.get("jsonrpc"), '"2.0"');
+    assert.equal(stream.envelope.resultIsError, true);
     const nested = feed('{"id":"a\\"b","result":{"x":{"isError":true}},"method":"m"}').stream;
-    assert.equal(nested.values.get("id"), '"a\\"b"');
-    assert.equal(nested.resultIsError, false, "only result's own isError counts");
-    assert.equal(nested.values.get("method"), '"m"');
+    assert.equal(nested.envelope.values.get("id"), '"a\\"b"');
+    assert.equal(nested.envelope.resultIsError, false, "only result's own isError counts");
+    assert.equal(nested.envelope.values.get("method"), '"m"');
   });
 
   it("is linear: a deep or long input costs one pass", () => {
