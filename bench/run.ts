@@ -2,12 +2,13 @@
 // SDK's stdio transports, and mcpgate with a realistic policy, each driven by the same raw
 // client. Medians over several runs; ratios against the byte relay. Nothing here asserts a
 // time: the numbers are for people (bench/README.md).
-import { spawn, spawnSync, type ChildProcessWithoutNullStreams } from "node:child_process";
+import { spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
-import { readdirSync, readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
+import { Connection, cpuUs } from "./connection.ts";
 import { runDecisionBench } from "./decision.ts";
 import { logText } from "./log-text.mjs";
+import { cell, renderTable } from "./table.ts";
 import { redactMember } from "../src/redact/message.ts";
 import { compileRedaction } from "../src/redact/settings.ts";
 import { scanJson } from "../src/wire/scan.ts";
@@ -51,110 +52,6 @@ const TARGETS: Record<string, string[]> = {
   "sdk relay": onCpu(0, [process.execPath, `${ROOT}bench/sdk-relay.mjs`, ...SERVER]),
   mcpgate: onCpu(0, [process.execPath, `${ROOT}bin/mcpgate.js`, "--policy", `${ROOT}bench/policy.yaml`, "--no-audit", "--", ...SERVER]),
 };
-
-/** A raw JSON-RPC client over a child's stdio. Large lines are hashed, never joined. */
-class Connection {
-  readonly child: ChildProcessWithoutNullStreams;
-  #waiting = new Map<number, (line: { size: number; sha256?: string; error?: string }) => void>();
-  #chunks: Buffer[] = [];
-  #size = 0;
-  #nextId = 1;
-  #closed: Promise<void>;
-
-  constructor(argv: string[]) {
-    this.child = spawn(argv[0]!, argv.slice(1), { stdio: ["pipe", "pipe", "pipe"] });
-    this.child.stderr.resume();
-    this.child.stdout.on("data", (chunk: Buffer) => this.#data(chunk));
-    this.#closed = new Promise((resolve) => this.child.on("close", () => resolve()));
-  }
-
-  #data(chunk: Buffer): void {
-    let start = 0;
-    let newline: number;
-    while ((newline = chunk.indexOf(10, start)) !== -1) {
-      this.#chunks.push(chunk.subarray(start, newline));
-      this.#size += newline - start;
-      this.#line(this.#chunks, this.#size);
-      this.#chunks = [];
-      this.#size = 0;
-      start = newline + 1;
-    }
-    if (start < chunk.length) {
-      this.#chunks.push(chunk.subarray(start));
-      this.#size += chunk.length - start;
-    }
-  }
-
-  #line(chunks: Buffer[], size: number): void {
-    if (size > 1 << 20) {
-      const hash = createHash("sha256");
-      for (const chunk of chunks) hash.update(chunk);
-      const id = Number(/"id":(\d+)/.exec(chunks[0]!.toString("latin1", 0, 200))?.[1]);
-      this.#settle(id, { size, sha256: hash.digest("hex") });
-      return;
-    }
-    const message = JSON.parse(Buffer.concat(chunks, size).toString("utf8")) as { id?: number; error?: { message: string } };
-    if (typeof message.id === "number") this.#settle(message.id, message.error ? { size, error: message.error.message } : { size });
-  }
-
-  #settle(id: number, line: { size: number; sha256?: string; error?: string }): void {
-    const resolve = this.#waiting.get(id);
-    this.#waiting.delete(id);
-    resolve?.(line);
-  }
-
-  request(method: string, params: unknown): Promise<{ size: number; sha256?: string; error?: string }> {
-    const id = this.#nextId++;
-    return new Promise((resolve) => {
-      this.#waiting.set(id, resolve);
-      this.child.stdin.write(`{"jsonrpc":"2.0","id":${id},"method":"${method}","params":${JSON.stringify(params)}}\n`);
-    });
-  }
-
-  get lastId(): number {
-    return this.#nextId - 1;
-  }
-
-  initialize(): Promise<unknown> {
-    return this.request("initialize", { protocolVersion: "2025-06-18", capabilities: {}, clientInfo: { name: "bench", version: "1" } });
-  }
-
-  call(name: string, args: unknown): Promise<{ size: number; sha256?: string; error?: string }> {
-    return this.request("tools/call", { name, arguments: args });
-  }
-
-  /** Peak resident set of the process the client talks to (the relay, or the server direct). */
-  peakRssMiB(): number {
-    try {
-      const status = readFileSync(`/proc/${this.child.pid}/status`, "utf8");
-      return Number(/VmHWM:\s+(\d+) kB/.exec(status)![1]) / 1024;
-    } catch {
-      return Number.NaN; // the process is gone (it crashed on the message)
-    }
-  }
-
-  async close(): Promise<void> {
-    this.child.stdin.end();
-    const timer = setTimeout(() => this.child.kill("SIGKILL"), 5_000);
-    await this.#closed;
-    clearTimeout(timer);
-  }
-}
-
-/**
- * CPU time the process has run so far, in µs, all its threads (Linux: /proc schedstat, which
- * counts in ns; NaN elsewhere). Unlike a round trip, it hardly depends on where the kernel
- * places the processes, so it shows a relay's own cost when latency is too noisy to.
- */
-function cpuUs(pid: number | undefined): number {
-  try {
-    let ns = 0;
-    for (const thread of readdirSync(`/proc/${pid}/task`)) ns += Number(readFileSync(`/proc/${pid}/task/${thread}/schedstat`, "utf8").split(" ")[0]);
-    return ns / 1000;
-  } catch {
-    return Number.NaN;
-  }
-}
 
 const median = (values: number[]): number =>
   values.some(Number.isNaN) ? Number.NaN : [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
@@ -305,7 +202,6 @@ const rows: Array<[string, (sample: Sample) => number, string]> = [
   ]),
 ];
 
-const cell = (value: number, missing = "lost"): string => (Number.isNaN(value) ? missing : value >= 1000 ? value.toFixed(0) : value >= 100 ? value.toFixed(1) : value.toFixed(2));
 const header = ["", ...names, "mcpgate / byte relay"];
 const table: string[][] = [header];
 for (const [label, pick, missing] of rows) {
@@ -336,14 +232,10 @@ const redactLines =
       });
 const lost = names.filter((name) => samples[name]!.some((sample) => Object.values(sample.large).some((large) => !large.intact)));
 
-const widths = header.map((_, column) => Math.max(...table.map((row) => row[column]!.length)));
-const render = (row: string[]): string => `| ${row.map((value, column) => (column === 0 ? value.padEnd(widths[column]!) : value.padStart(widths[column]!))).join(" | ")} |`;
 console.log(
   `\nmcpgate benchmark: ${RUNS} run(s), medians; ${redactOnly ? "redaction rows only" : `${LATENCY_CALLS} sequential calls after ${WARMUP} warm-up calls, ${THROUGHPUT_CALLS} pipelined`}; node ${process.version}${pin ? "; pinned: client and relay on CPU 0, server on CPU 1" : ""}\n`,
 );
-console.log(render(table[0]!));
-console.log(`|${widths.map((width, column) => (column === 0 ? "-".repeat(width + 2) : `${"-".repeat(width + 1)}:`)).join("|")}|`);
-for (const row of table.slice(1)) console.log(render(row));
+console.log(renderTable(table).join("\n"));
 if (pairedLines.length > 0) console.log(`\nmcpgate / byte relay, run by run (each run's own direct server subtracted):\n${pairedLines.join("\n")}`);
 if (redactLines.length > 0) console.log(`\nredacted result time / byte relay's for the same result, run by run:\n${redactLines.join("\n")}`);
 console.log(`\nlarge results arrived intact (sha256 checked) through: ${names.filter((name) => !lost.includes(name)).join(", ")}${lost.length ? `; lost or corrupted by: ${lost.join(", ")}` : ""}`);
