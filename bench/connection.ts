@@ -4,12 +4,12 @@ import { spawn, type ChildProcessWithoutNullStreams } from "node:child_process";
 import { createHash } from "node:crypto";
 import { readdirSync, readFileSync } from "node:fs";
 
-/** A reply: its size, its sha256 when large, a JSON-RPC error's message, or whether it is an `isError` result (how mcpgate answers a call it denies). */
+/** A reply: its size, its sha256 when large, a JSON-RPC error's message, or the text of an `isError` result (how mcpgate answers a call it denies). */
 export interface Reply {
   size: number;
   sha256?: string;
   error?: string;
-  denied?: boolean;
+  denied?: string;
 }
 
 /** A raw JSON-RPC client over a child's stdio. Large lines are hashed, never joined. */
@@ -53,10 +53,11 @@ export class Connection {
       this.#settle(id, { size, sha256: hash.digest("hex") });
       return;
     }
-    const message = JSON.parse(Buffer.concat(chunks, size).toString("utf8")) as { id?: number; error?: { message: string }; result?: { isError?: unknown } };
+    const message = JSON.parse(Buffer.concat(chunks, size).toString("utf8")) as { id?: number; error?: { message: string }; result?: { isError?: unknown; content?: Array<{ text?: string }> } };
     if (typeof message.id !== "number") return;
     if (message.error) this.#settle(message.id, { size, error: message.error.message });
-    else this.#settle(message.id, message.result?.isError === true ? { size, denied: true } : { size });
+    else if (message.result?.isError === true) this.#settle(message.id, { size, denied: message.result.content?.[0]?.text ?? "(no text)" });
+    else this.#settle(message.id, { size });
   }
 
   #settle(id: number, line: Reply): void {

@@ -1,12 +1,14 @@
 // npm run bench [-- --quick]: the server direct, a minimal byte relay, a relay built on the
 // SDK's stdio transports, and mcpgate with a realistic policy, each driven by the same raw
-// client. Medians over several runs; ratios against the byte relay. Nothing here asserts a
-// time: the numbers are for people (bench/README.md).
+// client. Medians over several runs; ratios against the byte relay. Then mcpgate with the
+// benchmark tool's limits counted in a Redis it starts (global.ts), against mcpgate in memory.
+// Nothing here asserts a time: the numbers are for people (bench/README.md).
 import { spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import { fileURLToPath } from "node:url";
 import { Connection, cpuUs } from "./connection.ts";
 import { runDecisionBench } from "./decision.ts";
+import { GLOBAL, globalReport, startGlobalStore, type GlobalSample } from "./global.ts";
 import { logText } from "./log-text.mjs";
 import { cell, renderTable } from "./table.ts";
 import { redactMember } from "../src/redact/message.ts";
@@ -52,6 +54,10 @@ const TARGETS: Record<string, string[]> = {
   "sdk relay": onCpu(0, [process.execPath, `${ROOT}bench/sdk-relay.mjs`, ...SERVER]),
   mcpgate: onCpu(0, [process.execPath, `${ROOT}bin/mcpgate.js`, "--policy", `${ROOT}bench/policy.yaml`, "--no-audit", "--", ...SERVER]),
 };
+const only = process.env.BENCH_ONLY?.split(",");
+// The same gateway with echo's limits in a redis-server of its own (not for the redaction rows: no large result has a global limit).
+const store = redactOnly || (only !== undefined && !only.includes(GLOBAL)) ? undefined : await startGlobalStore(`${ROOT}bench/policy.yaml`);
+if (store !== undefined && "policy" in store) TARGETS[GLOBAL] = TARGETS.mcpgate!.map((arg) => (arg === `${ROOT}bench/policy.yaml` ? store.policy : arg));
 
 const median = (values: number[]): number =>
   values.some(Number.isNaN) ? Number.NaN : [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
@@ -102,32 +108,33 @@ const TRANSFERS: Transfer[] = [
   { label: "16 MiB log text, redact", tool: "logs", bytes: 16 << 20, expected: (id, target) => logsSha(16 << 20, id, target === "mcpgate") },
 ];
 
-interface Sample {
+interface Sample extends GlobalSample {
   startupMs: number;
-  p50Us: number;
-  p99Us: number;
-  /** CPU the process the client talks to spent per sequential call (the relay's own, or the server's direct). */
-  cpuUs: number;
-  callsPerSec: number;
   large: Record<string, { ms: number; rssMiB: number; intact: boolean }>;
 }
 
 async function measure(name: string, argv: string[]): Promise<Sample> {
+  const denied: Sample["denied"] = { count: 0 };
+  const count = (reply: { denied?: string }): void => {
+    if (reply.denied === undefined) return;
+    denied.count++;
+    denied.first ??= reply.denied;
+  };
   if (redactOnly) {
     const none = Number.NaN;
-    return { startupMs: none, p50Us: none, p99Us: none, cpuUs: none, callsPerSec: none, large: await transfers(name, argv) };
+    return { startupMs: none, p50Us: none, p99Us: none, cpuUs: none, callsPerSec: none, denied, large: await transfers(name, argv) };
   }
   const started = performance.now();
   const connection = new Connection(argv);
   await connection.initialize();
   const startupMs = performance.now() - started;
 
-  for (let i = 0; i < WARMUP; i++) await connection.call("echo", { text: "warm" });
+  for (let i = 0; i < WARMUP; i++) count(await connection.call("echo", { text: "warm" }));
   const rtts: number[] = [];
   const cpuBefore = cpuUs(connection.child.pid);
   for (let i = 0; i < LATENCY_CALLS; i++) {
     const t = performance.now();
-    await connection.call("echo", { text: `call ${i}` });
+    count(await connection.call("echo", { text: `call ${i}` }));
     rtts.push((performance.now() - t) * 1000);
   }
   const cpuPerCall = (cpuUs(connection.child.pid) - cpuBefore) / LATENCY_CALLS;
@@ -140,13 +147,16 @@ async function measure(name: string, argv: string[]): Promise<Sample> {
         sent++;
         const reply = await connection.call("echo", { text: "pipelined" });
         if (reply.error) throw new Error(reply.error);
+        count(reply);
       }
     }),
   );
   const callsPerSec = THROUGHPUT_CALLS / ((performance.now() - t) / 1000);
   await connection.close();
 
-  return { startupMs, p50Us: percentile(rtts, 50), p99Us: percentile(rtts, 99), cpuUs: cpuPerCall, callsPerSec, large: await transfers(name, argv) };
+  // The global target's large results would be the in-memory gateway's: no large result has a global limit.
+  const large = name === GLOBAL ? {} : await transfers(name, argv);
+  return { startupMs, p50Us: percentile(rtts, 50), p99Us: percentile(rtts, 99), cpuUs: cpuPerCall, callsPerSec, denied, large };
 }
 
 async function transfers(name: string, argv: string[]): Promise<Sample["large"]> {
@@ -171,18 +181,25 @@ async function transfers(name: string, argv: string[]): Promise<Sample["large"]>
   return large;
 }
 
-const only = process.env.BENCH_ONLY?.split(",");
-// The SDK relay loses large results: the redaction rows leave it out unless asked for.
-const names = Object.keys(TARGETS).filter((name) => (only === undefined ? !(redactOnly && name === "sdk relay") : only.includes(name)) || name === "byte relay" || name === "direct");
+// The SDK relay loses large results: the redaction rows leave it out unless asked for. The global target is set against mcpgate.
+const wanted = (name: string): boolean => (only === undefined ? !(redactOnly && name === "sdk relay") : only.includes(name) || (name === "mcpgate" && store !== undefined));
+const names = Object.keys(TARGETS).filter((name) => wanted(name) || name === "byte relay" || name === "direct");
 const samples: Record<string, Sample[]> = Object.fromEntries(names.map((name) => [name, []]));
-for (let run = 0; run < RUNS; run++) {
-  // Rotate the order so no target always runs first (or last) on a warm machine.
-  const order = names.map((_, i) => names[(i + run) % names.length]!);
-  for (const name of order) {
-    process.stderr.write(`run ${run + 1}/${RUNS}: ${name}...\n`);
-    samples[name]!.push(await measure(name, TARGETS[name]!));
+try {
+  for (let run = 0; run < RUNS; run++) {
+    // Rotate the order so no target always runs first (or last) on a warm machine.
+    const order = names.map((_, i) => names[(i + run) % names.length]!);
+    for (const name of order) {
+      process.stderr.write(`run ${run + 1}/${RUNS}: ${name}...\n`);
+      if (name === GLOBAL && store !== undefined && "reset" in store) await store.reset();
+      samples[name]!.push(await measure(name, TARGETS[name]!));
+    }
   }
+} finally {
+  if (store !== undefined && "stop" in store) await store.stop();
 }
+// The main table: every target but the global one, which has a table of its own.
+const tableNames = names.filter((name) => name !== GLOBAL);
 
 const med = (name: string, pick: (sample: Sample) => number): number => median(samples[name]!.map(pick));
 // Each row: its label, the value of one sample, and what a value that could not be had shows as.
@@ -202,17 +219,17 @@ const rows: Array<[string, (sample: Sample) => number, string]> = [
   ]),
 ];
 
-const header = ["", ...names, "mcpgate / byte relay"];
+const header = ["", ...tableNames, "mcpgate / byte relay"];
 const table: string[][] = [header];
 for (const [label, pick, missing] of rows) {
-  const values = names.map((name) => med(name, pick));
+  const values = tableNames.map((name) => med(name, pick));
   const ratio = med("mcpgate", pick) / med("byte relay", pick);
   table.push([label, ...values.map((value) => cell(value, missing)), Number.isNaN(ratio) ? missing : `${ratio.toFixed(2)}×`]);
 }
 // Added latency: what each relay adds over talking to the server directly.
 for (const [label, pick] of redactOnly ? [] : ([["added p50 (µs)", (s: Sample) => s.p50Us], ["added p99 (µs)", (s: Sample) => s.p99Us]] as const)) {
   const added = (name: string): number => med(name, pick) - med("direct", pick);
-  table.push([label, ...names.map((name) => (name === "direct" ? "—" : cell(added(name)))), `${(added("mcpgate") / added("byte relay")).toFixed(2)}×`]);
+  table.push([label, ...tableNames.map((name) => (name === "direct" ? "—" : cell(added(name)))), `${(added("mcpgate") / added("byte relay")).toFixed(2)}×`]);
 }
 // The same ratios paired run by run: the medians above can come from different runs, and
 // unpinned, where the kernel places the three processes changes from run to run.
@@ -230,7 +247,7 @@ const redactLines =
         const ratios = samples.mcpgate!.map((sample, run) => sample.large[label]!.ms / samples["byte relay"]![run]!.large[label]!.ms);
         return `  ${label}: median ${median(ratios).toFixed(2)}× (runs: ${ratios.map((ratio) => `${ratio.toFixed(2)}×`).join(" ")})`;
       });
-const lost = names.filter((name) => samples[name]!.some((sample) => Object.values(sample.large).some((large) => !large.intact)));
+const lost = tableNames.filter((name) => samples[name]!.some((sample) => Object.values(sample.large).some((large) => !large.intact)));
 
 console.log(
   `\nmcpgate benchmark: ${RUNS} run(s), medians; ${redactOnly ? "redaction rows only" : `${LATENCY_CALLS} sequential calls after ${WARMUP} warm-up calls, ${THROUGHPUT_CALLS} pipelined`}; node ${process.version}${pin ? "; pinned: client and relay on CPU 0, server on CPU 1" : ""}\n`,
@@ -238,6 +255,8 @@ console.log(
 console.log(renderTable(table).join("\n"));
 if (pairedLines.length > 0) console.log(`\nmcpgate / byte relay, run by run (each run's own direct server subtracted):\n${pairedLines.join("\n")}`);
 if (redactLines.length > 0) console.log(`\nredacted result time / byte relay's for the same result, run by run:\n${redactLines.join("\n")}`);
-console.log(`\nlarge results arrived intact (sha256 checked) through: ${names.filter((name) => !lost.includes(name)).join(", ")}${lost.length ? `; lost or corrupted by: ${lost.join(", ")}` : ""}`);
+console.log(`\nlarge results arrived intact (sha256 checked) through: ${tableNames.filter((name) => !lost.includes(name)).join(", ")}${lost.length ? `; lost or corrupted by: ${lost.join(", ")}` : ""}`);
+
+if (store !== undefined) console.log(globalReport(samples.mcpgate!, "missing" in store ? store.missing : samples[GLOBAL]!, "url" in store ? store.url : "").join("\n"));
 
 if (!redactOnly) runDecisionBench(quick);
