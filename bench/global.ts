@@ -34,7 +34,16 @@ export function globalPolicy(text: string, url: string): string {
   return document.toString();
 }
 
-export type GlobalStore = { url: string; policy: string; reset(): Promise<void>; stop(): Promise<void> } | { missing: string };
+/** What redis-server spent per script call since the last reset: running the script, and all its CPU (network included). */
+export interface StoreCost {
+  scriptUs: number;
+  cpuUs: number;
+}
+
+export type GlobalStore = { url: string; policy: string; reset(): Promise<void>; cost(): Promise<StoreCost>; stop(): Promise<void> } | { missing: string };
+
+/** redis-server's CPU seconds so far (INFO cpu), user and system. */
+const cpuSeconds = (info: string): number => Number(/used_cpu_user:([\d.]+)/.exec(info)?.[1]) + Number(/used_cpu_sys:([\d.]+)/.exec(info)?.[1]);
 
 /** A redis-server on a free loopback port and the policy that counts in it, or why there is none. */
 export async function startGlobalStore(policyPath: string): Promise<GlobalStore> {
@@ -48,11 +57,24 @@ export async function startGlobalStore(policyPath: string): Promise<GlobalStore>
   const policy = join(tempDir(), "policy-global.yaml");
   writeFileSync(policy, globalPolicy(readFileSync(policyPath, "utf8"), server.url));
   const admin = new Redis(server.url);
+  let cpuAtReset = 0;
   return {
     url: server.url,
     policy,
     async reset() {
       await admin.flushall();
+      await admin.config("RESETSTAT");
+      cpuAtReset = cpuSeconds(await admin.info("cpu"));
+    },
+    async cost() {
+      const cpu = cpuSeconds(await admin.info("cpu")) - cpuAtReset;
+      let calls = 0;
+      let usec = 0;
+      for (const [, count, spent] of (await admin.info("commandstats")).matchAll(/cmdstat_eval(?:sha)?:calls=(\d+),usec=(\d+)/g)) {
+        calls += Number(count);
+        usec += Number(spent);
+      }
+      return { scriptUs: usec / calls, cpuUs: (cpu * 1e6) / calls };
     },
     async stop() {
       admin.disconnect();
@@ -70,6 +92,8 @@ export interface GlobalSample {
   callsPerSec: number;
   /** Calls answered with a denial (an isError result), and the first one's text. */
   denied: { count: number; first?: string };
+  /** The global target's: what the store spent per call. */
+  store?: StoreCost;
 }
 
 const median = (values: number[]): number => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
@@ -89,10 +113,14 @@ export function globalReport(inMemory: GlobalSample[], global: GlobalSample[] | 
   if (typeof global === "string") {
     const missing = `n/a (${global})`;
     const table = [header, ...rows.map(([label, pick]) => [label, cell(med(inMemory, pick)), missing, "n/a"])];
-    table.push(["added p50 (µs)", "—", missing, "—"], ["added p99 (µs)", "—", missing, "—"]);
+    for (const label of ["redis-server: script per call (µs)", "redis-server: CPU per call (µs)", "added p50 (µs)", "added p99 (µs)"]) table.push([label, "—", missing, "—"]);
     return [title, ...renderTable(table)];
   }
   const table = [header, ...rows.map(([label, pick]) => [label, cell(med(inMemory, pick)), cell(med(global, pick)), times(med(global, pick) / med(inMemory, pick))])];
+  // What redis-server spent per call, over every call of the run (sequential and pipelined).
+  const storeCost = (pick: (cost: StoreCost) => number): number => median(global.map((sample) => (sample.store === undefined ? Number.NaN : pick(sample.store))));
+  table.push(["redis-server: script per call (µs)", "—", cell(storeCost((cost) => cost.scriptUs), "n/a"), "—"]);
+  table.push(["redis-server: CPU per call (µs)", "—", cell(storeCost((cost) => cost.cpuUs), "n/a"), "—"]);
   // Added: what counting in the store adds to a call over counting in memory.
   table.push(["added p50 (µs)", "—", cell(med(global, (s) => s.p50Us) - med(inMemory, (s) => s.p50Us)), "—"]);
   table.push(["added p99 (µs)", "—", cell(med(global, (s) => s.p99Us) - med(inMemory, (s) => s.p99Us)), "—"]);

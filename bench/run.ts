@@ -4,16 +4,12 @@
 // benchmark tool's limits counted in a Redis it starts (global.ts), against mcpgate in memory.
 // Nothing here asserts a time: the numbers are for people (bench/README.md).
 import { spawnSync } from "node:child_process";
-import { createHash } from "node:crypto";
 import { fileURLToPath } from "node:url";
 import { Connection, cpuUs } from "./connection.ts";
 import { runDecisionBench } from "./decision.ts";
+import { expectedSha, logsSha } from "./expected.ts";
 import { GLOBAL, globalReport, startGlobalStore, type GlobalSample } from "./global.ts";
-import { logText } from "./log-text.mjs";
 import { cell, renderTable } from "./table.ts";
-import { redactMember } from "../src/redact/message.ts";
-import { compileRedaction } from "../src/redact/settings.ts";
-import { scanJson } from "../src/wire/scan.ts";
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
 const quick = process.argv.includes("--quick");
@@ -65,32 +61,6 @@ const percentile = (values: number[], p: number): number => {
   const sorted = [...values].sort((a, b) => a - b);
   return sorted[Math.min(sorted.length - 1, Math.floor((sorted.length * p) / 100))]!;
 };
-
-function expectedSha(bytes: number, id: number): string {
-  return createHash("sha256")
-    .update(`{"jsonrpc":"2.0","id":${id},"result":{"content":[{"type":"text","text":"`)
-    .update(Buffer.alloc(bytes, 0x61))
-    .update(`"}]}}`)
-    .digest("hex");
-}
-
-/** The log-like text's answer as a line (without its newline), and as mcpgate sends it: redacted. */
-const logLines = new Map<string, string>();
-function logsSha(bytes: number, id: number, redacted: boolean): string {
-  const key = `${bytes}:${id}:${redacted}`;
-  let line = logLines.get(key);
-  if (line === undefined) {
-    line = `{"jsonrpc":"2.0","id":${id},"result":{"content":[{"type":"text","text":${JSON.stringify(logText(bytes))}}]}}`;
-    if (redacted) {
-      const buf = Buffer.from(line);
-      const scan = scanJson(buf);
-      const result = scan.members.find((member) => member.key === "result")!;
-      line = redactMember(buf, result, compileRedaction({ secrets: true }, undefined, "tools.logs.redact")!.scanner, true)!.line.toString("utf8");
-    }
-    logLines.set(key, line);
-  }
-  return createHash("sha256").update(line).digest("hex");
-}
 
 /** One large answer, each in a fresh process of the target so that its peak RSS is that transfer's. */
 interface Transfer {
@@ -193,6 +163,7 @@ try {
       process.stderr.write(`run ${run + 1}/${RUNS}: ${name}...\n`);
       if (name === GLOBAL && store !== undefined && "reset" in store) await store.reset();
       samples[name]!.push(await measure(name, TARGETS[name]!));
+      if (name === GLOBAL && store !== undefined && "cost" in store) samples[name]!.at(-1)!.store = await store.cost();
     }
   }
 } finally {
