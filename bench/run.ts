@@ -1,16 +1,15 @@
 // npm run bench [-- --quick]: the server direct, a minimal byte relay, a relay built on the
 // SDK's stdio transports, and mcpgate with a realistic policy, each driven by the same raw
-// client. Medians over several runs; ratios against the byte relay. Nothing here asserts a
-// time: the numbers are for people (bench/README.md).
-import { spawn, spawnSync, type ChildProcessWithoutNullStreams } from "node:child_process";
-import { createHash } from "node:crypto";
-import { readdirSync, readFileSync } from "node:fs";
+// client. Medians over several runs; ratios against the byte relay. Then mcpgate with the
+// benchmark tool's limits counted in a Redis it starts (global.ts), against mcpgate in memory.
+// Nothing here asserts a time: the numbers are for people (bench/README.md).
+import { spawnSync } from "node:child_process";
 import { fileURLToPath } from "node:url";
+import { Connection, cpuUs } from "./connection.ts";
 import { runDecisionBench } from "./decision.ts";
-import { logText } from "./log-text.mjs";
-import { redactMember } from "../src/redact/message.ts";
-import { compileRedaction } from "../src/redact/settings.ts";
-import { scanJson } from "../src/wire/scan.ts";
+import { expectedSha, logsSha } from "./expected.ts";
+import { GLOBAL, globalReport, startGlobalStore, type GlobalSample } from "./global.ts";
+import { cell, renderTable } from "./table.ts";
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
 const quick = process.argv.includes("--quick");
@@ -51,110 +50,10 @@ const TARGETS: Record<string, string[]> = {
   "sdk relay": onCpu(0, [process.execPath, `${ROOT}bench/sdk-relay.mjs`, ...SERVER]),
   mcpgate: onCpu(0, [process.execPath, `${ROOT}bin/mcpgate.js`, "--policy", `${ROOT}bench/policy.yaml`, "--no-audit", "--", ...SERVER]),
 };
-
-/** A raw JSON-RPC client over a child's stdio. Large lines are hashed, never joined. */
-class Connection {
-  readonly child: ChildProcessWithoutNullStreams;
-  #waiting = new Map<number, (line: { size: number; sha256?: string; error?: string }) => void>();
-  #chunks: Buffer[] = [];
-  #size = 0;
-  #nextId = 1;
-  #closed: Promise<void>;
-
-  constructor(argv: string[]) {
-    this.child = spawn(argv[0]!, argv.slice(1), { stdio: ["pipe", "pipe", "pipe"] });
-    this.child.stderr.resume();
-    this.child.stdout.on("data", (chunk: Buffer) => this.#data(chunk));
-    this.#closed = new Promise((resolve) => this.child.on("close", () => resolve()));
-  }
-
-  #data(chunk: Buffer): void {
-    let start = 0;
-    let newline: number;
-    while ((newline = chunk.indexOf(10, start)) !== -1) {
-      this.#chunks.push(chunk.subarray(start, newline));
-      this.#size += newline - start;
-      this.#line(this.#chunks, this.#size);
-      this.#chunks = [];
-      this.#size = 0;
-      start = newline + 1;
-    }
-    if (start < chunk.length) {
-      this.#chunks.push(chunk.subarray(start));
-      this.#size += chunk.length - start;
-    }
-  }
-
-  #line(chunks: Buffer[], size: number): void {
-    if (size > 1 << 20) {
-      const hash = createHash("sha256");
-      for (const chunk of chunks) hash.update(chunk);
-      const id = Number(/"id":(\d+)/.exec(chunks[0]!.toString("latin1", 0, 200))?.[1]);
-      this.#settle(id, { size, sha256: hash.digest("hex") });
-      return;
-    }
-    const message = JSON.parse(Buffer.concat(chunks, size).toString("utf8")) as { id?: number; error?: { message: string } };
-    if (typeof message.id === "number") this.#settle(message.id, message.error ? { size, error: message.error.message } : { size });
-  }
-
-  #settle(id: number, line: { size: number; sha256?: string; error?: string }): void {
-    const resolve = this.#waiting.get(id);
-    this.#waiting.delete(id);
-    resolve?.(line);
-  }
-
-  request(method: string, params: unknown): Promise<{ size: number; sha256?: string; error?: string }> {
-    const id = this.#nextId++;
-    return new Promise((resolve) => {
-      this.#waiting.set(id, resolve);
-      this.child.stdin.write(`{"jsonrpc":"2.0","id":${id},"method":"${method}","params":${JSON.stringify(params)}}\n`);
-    });
-  }
-
-  get lastId(): number {
-    return this.#nextId - 1;
-  }
-
-  initialize(): Promise<unknown> {
-    return this.request("initialize", { protocolVersion: "2025-06-18", capabilities: {}, clientInfo: { name: "bench", version: "1" } });
-  }
-
-  call(name: string, args: unknown): Promise<{ size: number; sha256?: string; error?: string }> {
-    return this.request("tools/call", { name, arguments: args });
-  }
-
-  /** Peak resident set of the process the client talks to (the relay, or the server direct). */
-  peakRssMiB(): number {
-    try {
-      const status = readFileSync(`/proc/${this.child.pid}/status`, "utf8");
-      return Number(/VmHWM:\s+(\d+) kB/.exec(status)![1]) / 1024;
-    } catch {
-      return Number.NaN; // the process is gone (it crashed on the message)
-    }
-  }
-
-  async close(): Promise<void> {
-    this.child.stdin.end();
-    const timer = setTimeout(() => this.child.kill("SIGKILL"), 5_000);
-    await this.#closed;
-    clearTimeout(timer);
-  }
-}
-
-/**
- * CPU time the process has run so far, in µs, all its threads (Linux: /proc schedstat, which
- * counts in ns; NaN elsewhere). Unlike a round trip, it hardly depends on where the kernel
- * places the processes, so it shows a relay's own cost when latency is too noisy to.
- */
-function cpuUs(pid: number | undefined): number {
-  try {
-    let ns = 0;
-    for (const thread of readdirSync(`/proc/${pid}/task`)) ns += Number(readFileSync(`/proc/${pid}/task/${thread}/schedstat`, "utf8").split(" ")[0]);
-    return ns / 1000;
-  } catch {
-    return Number.NaN;
-  }
-}
+const only = process.env.BENCH_ONLY?.split(",");
+// The same gateway with echo's limits in a redis-server of its own (not for the redaction rows: no large result has a global limit).
+const store = redactOnly || (only !== undefined && !only.includes(GLOBAL)) ? undefined : await startGlobalStore(`${ROOT}bench/policy.yaml`);
+if (store !== undefined && "policy" in store) TARGETS[GLOBAL] = TARGETS.mcpgate!.map((arg) => (arg === `${ROOT}bench/policy.yaml` ? store.policy : arg));
 
 const median = (values: number[]): number =>
   values.some(Number.isNaN) ? Number.NaN : [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
@@ -162,32 +61,6 @@ const percentile = (values: number[], p: number): number => {
   const sorted = [...values].sort((a, b) => a - b);
   return sorted[Math.min(sorted.length - 1, Math.floor((sorted.length * p) / 100))]!;
 };
-
-function expectedSha(bytes: number, id: number): string {
-  return createHash("sha256")
-    .update(`{"jsonrpc":"2.0","id":${id},"result":{"content":[{"type":"text","text":"`)
-    .update(Buffer.alloc(bytes, 0x61))
-    .update(`"}]}}`)
-    .digest("hex");
-}
-
-/** The log-like text's answer as a line (without its newline), and as mcpgate sends it: redacted. */
-const logLines = new Map<string, string>();
-function logsSha(bytes: number, id: number, redacted: boolean): string {
-  const key = `${bytes}:${id}:${redacted}`;
-  let line = logLines.get(key);
-  if (line === undefined) {
-    line = `{"jsonrpc":"2.0","id":${id},"result":{"content":[{"type":"text","text":${JSON.stringify(logText(bytes))}}]}}`;
-    if (redacted) {
-      const buf = Buffer.from(line);
-      const scan = scanJson(buf);
-      const result = scan.members.find((member) => member.key === "result")!;
-      line = redactMember(buf, result, compileRedaction({ secrets: true }, undefined, "tools.logs.redact")!.scanner, true)!.line.toString("utf8");
-    }
-    logLines.set(key, line);
-  }
-  return createHash("sha256").update(line).digest("hex");
-}
 
 /** One large answer, each in a fresh process of the target so that its peak RSS is that transfer's. */
 interface Transfer {
@@ -205,32 +78,33 @@ const TRANSFERS: Transfer[] = [
   { label: "16 MiB log text, redact", tool: "logs", bytes: 16 << 20, expected: (id, target) => logsSha(16 << 20, id, target === "mcpgate") },
 ];
 
-interface Sample {
+interface Sample extends GlobalSample {
   startupMs: number;
-  p50Us: number;
-  p99Us: number;
-  /** CPU the process the client talks to spent per sequential call (the relay's own, or the server's direct). */
-  cpuUs: number;
-  callsPerSec: number;
   large: Record<string, { ms: number; rssMiB: number; intact: boolean }>;
 }
 
 async function measure(name: string, argv: string[]): Promise<Sample> {
+  const denied: Sample["denied"] = { count: 0 };
+  const count = (reply: { denied?: string }): void => {
+    if (reply.denied === undefined) return;
+    denied.count++;
+    denied.first ??= reply.denied;
+  };
   if (redactOnly) {
     const none = Number.NaN;
-    return { startupMs: none, p50Us: none, p99Us: none, cpuUs: none, callsPerSec: none, large: await transfers(name, argv) };
+    return { startupMs: none, p50Us: none, p99Us: none, cpuUs: none, callsPerSec: none, denied, large: await transfers(name, argv) };
   }
   const started = performance.now();
   const connection = new Connection(argv);
   await connection.initialize();
   const startupMs = performance.now() - started;
 
-  for (let i = 0; i < WARMUP; i++) await connection.call("echo", { text: "warm" });
+  for (let i = 0; i < WARMUP; i++) count(await connection.call("echo", { text: "warm" }));
   const rtts: number[] = [];
   const cpuBefore = cpuUs(connection.child.pid);
   for (let i = 0; i < LATENCY_CALLS; i++) {
     const t = performance.now();
-    await connection.call("echo", { text: `call ${i}` });
+    count(await connection.call("echo", { text: `call ${i}` }));
     rtts.push((performance.now() - t) * 1000);
   }
   const cpuPerCall = (cpuUs(connection.child.pid) - cpuBefore) / LATENCY_CALLS;
@@ -243,13 +117,16 @@ async function measure(name: string, argv: string[]): Promise<Sample> {
         sent++;
         const reply = await connection.call("echo", { text: "pipelined" });
         if (reply.error) throw new Error(reply.error);
+        count(reply);
       }
     }),
   );
   const callsPerSec = THROUGHPUT_CALLS / ((performance.now() - t) / 1000);
   await connection.close();
 
-  return { startupMs, p50Us: percentile(rtts, 50), p99Us: percentile(rtts, 99), cpuUs: cpuPerCall, callsPerSec, large: await transfers(name, argv) };
+  // The global target's large results would be the in-memory gateway's: no large result has a global limit.
+  const large = name === GLOBAL ? {} : await transfers(name, argv);
+  return { startupMs, p50Us: percentile(rtts, 50), p99Us: percentile(rtts, 99), cpuUs: cpuPerCall, callsPerSec, denied, large };
 }
 
 async function transfers(name: string, argv: string[]): Promise<Sample["large"]> {
@@ -274,18 +151,26 @@ async function transfers(name: string, argv: string[]): Promise<Sample["large"]>
   return large;
 }
 
-const only = process.env.BENCH_ONLY?.split(",");
-// The SDK relay loses large results: the redaction rows leave it out unless asked for.
-const names = Object.keys(TARGETS).filter((name) => (only === undefined ? !(redactOnly && name === "sdk relay") : only.includes(name)) || name === "byte relay" || name === "direct");
+// The SDK relay loses large results: the redaction rows leave it out unless asked for. The global target is set against mcpgate.
+const wanted = (name: string): boolean => (only === undefined ? !(redactOnly && name === "sdk relay") : only.includes(name) || (name === "mcpgate" && store !== undefined));
+const names = Object.keys(TARGETS).filter((name) => wanted(name) || name === "byte relay" || name === "direct");
 const samples: Record<string, Sample[]> = Object.fromEntries(names.map((name) => [name, []]));
-for (let run = 0; run < RUNS; run++) {
-  // Rotate the order so no target always runs first (or last) on a warm machine.
-  const order = names.map((_, i) => names[(i + run) % names.length]!);
-  for (const name of order) {
-    process.stderr.write(`run ${run + 1}/${RUNS}: ${name}...\n`);
-    samples[name]!.push(await measure(name, TARGETS[name]!));
+try {
+  for (let run = 0; run < RUNS; run++) {
+    // Rotate the order so no target always runs first (or last) on a warm machine.
+    const order = names.map((_, i) => names[(i + run) % names.length]!);
+    for (const name of order) {
+      process.stderr.write(`run ${run + 1}/${RUNS}: ${name}...\n`);
+      if (name === GLOBAL && store !== undefined && "reset" in store) await store.reset();
+      samples[name]!.push(await measure(name, TARGETS[name]!));
+      if (name === GLOBAL && store !== undefined && "cost" in store) samples[name]!.at(-1)!.store = await store.cost();
+    }
   }
+} finally {
+  if (store !== undefined && "stop" in store) await store.stop();
 }
+// The main table: every target but the global one, which has a table of its own.
+const tableNames = names.filter((name) => name !== GLOBAL);
 
 const med = (name: string, pick: (sample: Sample) => number): number => median(samples[name]!.map(pick));
 // Each row: its label, the value of one sample, and what a value that could not be had shows as.
@@ -305,18 +190,17 @@ const rows: Array<[string, (sample: Sample) => number, string]> = [
   ]),
 ];
 
-const cell = (value: number, missing = "lost"): string => (Number.isNaN(value) ? missing : value >= 1000 ? value.toFixed(0) : value >= 100 ? value.toFixed(1) : value.toFixed(2));
-const header = ["", ...names, "mcpgate / byte relay"];
+const header = ["", ...tableNames, "mcpgate / byte relay"];
 const table: string[][] = [header];
 for (const [label, pick, missing] of rows) {
-  const values = names.map((name) => med(name, pick));
+  const values = tableNames.map((name) => med(name, pick));
   const ratio = med("mcpgate", pick) / med("byte relay", pick);
   table.push([label, ...values.map((value) => cell(value, missing)), Number.isNaN(ratio) ? missing : `${ratio.toFixed(2)}×`]);
 }
 // Added latency: what each relay adds over talking to the server directly.
 for (const [label, pick] of redactOnly ? [] : ([["added p50 (µs)", (s: Sample) => s.p50Us], ["added p99 (µs)", (s: Sample) => s.p99Us]] as const)) {
   const added = (name: string): number => med(name, pick) - med("direct", pick);
-  table.push([label, ...names.map((name) => (name === "direct" ? "—" : cell(added(name)))), `${(added("mcpgate") / added("byte relay")).toFixed(2)}×`]);
+  table.push([label, ...tableNames.map((name) => (name === "direct" ? "—" : cell(added(name)))), `${(added("mcpgate") / added("byte relay")).toFixed(2)}×`]);
 }
 // The same ratios paired run by run: the medians above can come from different runs, and
 // unpinned, where the kernel places the three processes changes from run to run.
@@ -334,18 +218,16 @@ const redactLines =
         const ratios = samples.mcpgate!.map((sample, run) => sample.large[label]!.ms / samples["byte relay"]![run]!.large[label]!.ms);
         return `  ${label}: median ${median(ratios).toFixed(2)}× (runs: ${ratios.map((ratio) => `${ratio.toFixed(2)}×`).join(" ")})`;
       });
-const lost = names.filter((name) => samples[name]!.some((sample) => Object.values(sample.large).some((large) => !large.intact)));
+const lost = tableNames.filter((name) => samples[name]!.some((sample) => Object.values(sample.large).some((large) => !large.intact)));
 
-const widths = header.map((_, column) => Math.max(...table.map((row) => row[column]!.length)));
-const render = (row: string[]): string => `| ${row.map((value, column) => (column === 0 ? value.padEnd(widths[column]!) : value.padStart(widths[column]!))).join(" | ")} |`;
 console.log(
   `\nmcpgate benchmark: ${RUNS} run(s), medians; ${redactOnly ? "redaction rows only" : `${LATENCY_CALLS} sequential calls after ${WARMUP} warm-up calls, ${THROUGHPUT_CALLS} pipelined`}; node ${process.version}${pin ? "; pinned: client and relay on CPU 0, server on CPU 1" : ""}\n`,
 );
-console.log(render(table[0]!));
-console.log(`|${widths.map((width, column) => (column === 0 ? "-".repeat(width + 2) : `${"-".repeat(width + 1)}:`)).join("|")}|`);
-for (const row of table.slice(1)) console.log(render(row));
+console.log(renderTable(table).join("\n"));
 if (pairedLines.length > 0) console.log(`\nmcpgate / byte relay, run by run (each run's own direct server subtracted):\n${pairedLines.join("\n")}`);
 if (redactLines.length > 0) console.log(`\nredacted result time / byte relay's for the same result, run by run:\n${redactLines.join("\n")}`);
-console.log(`\nlarge results arrived intact (sha256 checked) through: ${names.filter((name) => !lost.includes(name)).join(", ")}${lost.length ? `; lost or corrupted by: ${lost.join(", ")}` : ""}`);
+console.log(`\nlarge results arrived intact (sha256 checked) through: ${tableNames.filter((name) => !lost.includes(name)).join(", ")}${lost.length ? `; lost or corrupted by: ${lost.join(", ")}` : ""}`);
+
+if (store !== undefined) console.log(globalReport(samples.mcpgate!, "missing" in store ? store.missing : samples[GLOBAL]!, "url" in store ? store.url : "").join("\n"));
 
 if (!redactOnly) runDecisionBench(quick);
