@@ -12,9 +12,72 @@
 // - Numbers cross the boundary as strings: "%.17g" round-trips a double exactly, where Lua's
 //   tostring and Redis's integer replies would round or truncate it.
 
-/** Locals: fmt, amountsOf, cachedSums, keepSums, shiftSums, judge, add. */
+/** Locals: what the run knows of its keys and the helpers that keep it, fmt, amountsOf, cachedSums, keepSums, shiftSums, judge, add. */
 export const COUNTER_LUA = `
 local CHUNK = 4000
+
+-- What this run has learnt of its keys, so that the calls of a batch on the same counter do not
+-- ask again: whether an amounts hash exists, a sorted set's size, and a TTL (ms) a key has at
+-- least. Exact: every write below goes through these helpers, and no key expires mid-run. A TTL
+-- set by an earlier call of the run is not set again: the key then expires up to the run's own
+-- duration sooner than if every call had set it, still a whole horizon after its newest entry.
+local known = {exists = {}, size = {}, ttl = {}}
+
+local function hashExists(akey)
+  local exists = known.exists[akey]
+  if exists == nil then
+    exists = redis.call('EXISTS', akey) == 1
+    known.exists[akey] = exists
+  end
+  return exists
+end
+
+local function hset(akey, ...)
+  -- A hash made here has no TTL yet.
+  if known.exists[akey] ~= true then known.ttl[akey] = nil end
+  redis.call('HSET', akey, ...)
+  known.exists[akey] = true
+end
+
+-- An HDEL may empty the hash: Redis then deletes it, and its TTL with it.
+local function hdel(akey, ...)
+  redis.call('HDEL', akey, ...)
+  known.exists[akey], known.ttl[akey] = nil, nil
+end
+
+local function zcard(key)
+  local size = known.size[key]
+  if size == nil then
+    size = redis.call('ZCARD', key)
+    known.size[key] = size
+  end
+  return size
+end
+
+-- After entries were removed (ZREM, ZREMRANGEBYSCORE's count): the set may be gone, TTL and all.
+local function removed(key, count)
+  if count == 0 then return end
+  if known.size[key] then known.size[key] = known.size[key] - count end
+  known.ttl[key] = nil
+end
+
+local function zadd(key, score, member)
+  if (known.size[key] or 0) == 0 then known.ttl[key] = nil end
+  local added = redis.call('ZADD', key, score, member)
+  if known.size[key] then known.size[key] = known.size[key] + added end
+end
+
+-- Expire an existing key no sooner than ttl ms from now: another writer's longer horizon stays.
+local function expireAtLeast(key, ttl)
+  local least = known.ttl[key]
+  if least ~= nil and least >= ttl then return end
+  least = redis.call('PTTL', key)
+  if least < ttl then
+    redis.call('PEXPIRE', key, ttl)
+    least = ttl
+  end
+  known.ttl[key] = least
+end
 
 local function fmt(x) return string.format('%.17g', x) end
 
@@ -46,7 +109,7 @@ end
 local function keepSums(akey, sums)
   local parts = {}
   for w, s in pairs(sums) do parts[#parts + 1] = table.concat({w, s[1], s[2], s[3], fmt(s[4])}, ' ') end
-  if #parts == 0 then redis.call('HDEL', akey, '*sums') else redis.call('HSET', akey, '*sums', table.concat(parts, '|')) end
+  if #parts == 0 then hdel(akey, '*sums') else hset(akey, '*sums', table.concat(parts, '|')) end
 end
 
 -- After the oldest entry was folded into the next: a window that started at the oldest now
@@ -69,12 +132,12 @@ end
 -- the milliseconds until enough of the oldest entries have left (nil if it never can fit).
 local function judge(key, akey, now, windowMs, max, amount, consuming)
   local lower = '(' .. fmt(now - windowMs)
-  if redis.call('EXISTS', akey) == 0 then
+  if not hashExists(akey) then
     -- Every entry counts 1: the k-th oldest in the window is found by rank.
     local used = redis.call('ZCOUNT', key, lower, '+inf')
     if used + amount <= max then return true, used end
     if amount > max then return false, used end
-    local rank = redis.call('ZCARD', key) - used + math.ceil(used + amount - max) - 1
+    local rank = zcard(key) - used + math.ceil(used + amount - max) - 1
     local hit = redis.call('ZRANGE', key, rank, rank, 'WITHSCORES')
     return false, used, math.max(1, tonumber(hit[2]) + windowMs - now)
   end
@@ -120,47 +183,47 @@ end
 -- SlidingLog.add: drop entries no window can see, make room within capacity, log the call.
 local function add(key, akey, now, id, amount, capacity, horizonMs)
   local cutoff = fmt(now - horizonMs)
-  if redis.call('EXISTS', akey) == 1 then
+  if hashExists(akey) then
     local old = redis.call('ZRANGEBYSCORE', key, '-inf', cutoff)
-    for i = 1, #old, CHUNK do redis.call('HDEL', akey, unpack(old, i, math.min(i + CHUNK - 1, #old))) end
+    for i = 1, #old, CHUNK do hdel(akey, unpack(old, i, math.min(i + CHUNK - 1, #old))) end
   end
-  redis.call('ZREMRANGEBYSCORE', key, '-inf', cutoff)
+  removed(key, redis.call('ZREMRANGEBYSCORE', key, '-inf', cutoff))
   if amount <= 0 then return end
   -- The first amount other than 1 makes the counter weighted for as long as its keys live, as
   -- the in-memory log keeps amounts from then on: the field '*' (no entry id has a '*') says so.
-  if amount ~= 1 then redis.call('HSET', akey, '*', '1') end
-  local weighted = redis.call('EXISTS', akey) == 1
-  local count = redis.call('ZCARD', key)
+  if amount ~= 1 then hset(akey, '*', '1') end
+  local weighted = hashExists(akey)
+  local count = zcard(key)
   while count >= capacity do
     -- Full: the oldest entry's amount is folded into the next entry (or into this call's), which
     -- then expires later than it would have: that can only deny more. As in memory, a counter of
     -- calls folds too (and is weighted from then on): with capacity at the largest max that
     -- changes no decision, and a log made smaller forgets no call a window still holds.
     local oldest = redis.call('ZRANGE', key, 0, 0)[1]
-    redis.call('ZREM', key, oldest)
+    removed(key, redis.call('ZREM', key, oldest))
     count = count - 1
     if not weighted then
-      redis.call('HSET', akey, '*', '1')
+      hset(akey, '*', '1')
       weighted = true
     end
     do
       local carried = tonumber(redis.call('HGET', akey, oldest)) or 1
-      redis.call('HDEL', akey, oldest)
+      hdel(akey, oldest)
       if count > 0 then
         local next = redis.call('ZRANGE', key, 0, 0)[1]
-        redis.call('HSET', akey, next, fmt((tonumber(redis.call('HGET', akey, next)) or 1) + carried))
+        hset(akey, next, fmt((tonumber(redis.call('HGET', akey, next)) or 1) + carried))
         shiftSums(akey, oldest, next)
       else
         amount = amount + carried
-        redis.call('HDEL', akey, '*sums')
+        hdel(akey, '*sums')
       end
     end
   end
-  redis.call('ZADD', key, fmt(now), id)
-  if amount ~= 1 then redis.call('HSET', akey, id, fmt(amount)) end
+  zadd(key, fmt(now), id)
+  if amount ~= 1 then hset(akey, id, fmt(amount)) end
   -- Expire with the newest entry, never sooner than another writer's longer horizon asked.
   local ttl = math.ceil(horizonMs)
-  if redis.call('PTTL', key) < ttl then redis.call('PEXPIRE', key, ttl) end
-  if weighted and redis.call('PTTL', akey) < ttl then redis.call('PEXPIRE', akey, ttl) end
+  expireAtLeast(key, ttl)
+  if weighted then expireAtLeast(akey, ttl) end
 end
 `;

@@ -154,6 +154,9 @@ describe("batched consume calls on a real redis-server", needsRedis(), () => {
       [["allowed", false], ["allowed", true], ["allowed", false], ["denied", false]],
     );
     assert.equal(await admin.zcard(counterKey("main", counter)), 2);
+    // Set once in the run, the key still expires with the window.
+    const ttl = await admin.pttl(counterKey("main", counter));
+    assert.ok(ttl > 55_000 && ttl <= 60_000, `expires in ${ttl} ms`);
   });
 
   it("a call of a batch the store fails to judge (a key of another type) fails alone, as not counted; the others are judged", async () => {
