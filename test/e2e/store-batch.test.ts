@@ -8,6 +8,7 @@ import { after, before, describe, it } from "node:test";
 import fc from "fast-check";
 import { Redis } from "ioredis";
 import { counterKey, type CounterCharge, type LimitCheck, type StoreCall } from "../../src/store/call.ts";
+import { MAX_IN_FLIGHT } from "../../src/store/batch.ts";
 import { CounterStore, type ConsumeResult } from "../../src/store/store.ts";
 import { needsRedis, startRedis, type RedisServer } from "./redis-server.ts";
 import { debugSleep, essence, Reference, unit } from "./store-helpers.ts";
@@ -109,31 +110,38 @@ describe("batched consume calls on a real redis-server", needsRedis(), () => {
     const counter = "sleepy";
     try {
       assert.equal(await gateway.whenReady(5_000), true);
+      const runsBefore = await scriptRuns();
       const sleeping = await debugSleep(server.port, 1.5);
       const timed = (id: string): Promise<{ id: string; result: ConsumeResult; ms: number }> => {
         const at = performance.now();
         return gateway.consume({ ...unit(counter, 100), id }).then((result) => ({ id, result, ms: performance.now() - at }));
       };
       const pause = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
-      // a goes at once; b and c wait behind a's batch and go together when it times out (at
-      // 300 ms). Their batch would time out at 600 ms; each of them does at its own 300 ms: b at
-      // 400, c at 500.
-      const a = timed("a");
+      // The a calls go at once, each in a batch of its own, as many as may be in flight; b and c
+      // wait behind them and go together when they time out (at 300 ms). Their batch would time
+      // out at 600 ms; each of them does at its own 300 ms: b at 400, c at 500.
+      const a: ReturnType<typeof timed>[] = [];
+      for (let index = 0; index < MAX_IN_FLIGHT; index++) {
+        a.push(timed(`a${index}`));
+        await new Promise((resolve) => setImmediate(resolve));
+      }
       await pause(100);
       const b = Array.from({ length: 4 }, (_, index) => timed(`b${index}`));
       await pause(100);
       const c = Array.from({ length: 3 }, (_, index) => timed(`c${index}`));
-      const all = await Promise.all([a, ...b, ...c]);
+      const all = await Promise.all([...a, ...b, ...c]);
       for (const { id, result, ms } of all) {
         assert.ok(ms < 300 + 150, `${id} resolved after ${ms} ms`);
         // Sent, so each may have run (and will: the store only sleeps).
         assert.deepEqual(result.outcome === "failed" && [result.failure.kind, result.failure.maybeApplied], ["timeout", true], `${id}: ${JSON.stringify(result)}`);
       }
       await sleeping.done;
-      // Once awake, the store runs what was sent (a, then the batch of b and c); a call after them on the same connection sees them counted.
+      // Once awake, the store runs what was sent (the a batches, then the batch of b and c); a call after them on the same connection sees them counted.
       const peeked = await gateway.peek(unit(counter, 100));
-      assert.equal(peeked.outcome === "peeked" && peeked.limits[0]!.used, 8);
-      for (const id of ["a", "b0", "b3", "c2"]) assert.notEqual(await admin.zscore(counterKey(ns, counter), id), null, id);
+      assert.equal(peeked.outcome === "peeked" && peeked.limits[0]!.used, MAX_IN_FLIGHT + 7);
+      // The a batches, one batch of b and c, the peek.
+      assert.equal((await scriptRuns()) - runsBefore, MAX_IN_FLIGHT + 2);
+      for (const id of ["a0", "b0", "b3", "c2"]) assert.notEqual(await admin.zscore(counterKey(ns, counter), id), null, id);
     } finally {
       await gateway.close();
     }
