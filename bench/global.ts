@@ -34,13 +34,14 @@ export function globalPolicy(text: string, url: string): string {
   return document.toString();
 }
 
-/** What redis-server spent per script call since the last reset: running the script, and all its CPU (network included). */
+/** What redis-server spent per tools/call since the last reset: running the script, and all its CPU (network included); and how many calls a script run judged (a batch, src/store/batch.ts). */
 export interface StoreCost {
   scriptUs: number;
   cpuUs: number;
+  callsPerRun: number;
 }
 
-export type GlobalStore = { url: string; policy: string; reset(): Promise<void>; cost(): Promise<StoreCost>; stop(): Promise<void> } | { missing: string };
+export type GlobalStore = { url: string; policy: string; reset(): Promise<void>; cost(calls: number): Promise<StoreCost>; stop(): Promise<void> } | { missing: string };
 
 /** redis-server's CPU seconds so far (INFO cpu), user and system. */
 const cpuSeconds = (info: string): number => Number(/used_cpu_user:([\d.]+)/.exec(info)?.[1]) + Number(/used_cpu_sys:([\d.]+)/.exec(info)?.[1]);
@@ -66,15 +67,16 @@ export async function startGlobalStore(policyPath: string): Promise<GlobalStore>
       await admin.config("RESETSTAT");
       cpuAtReset = cpuSeconds(await admin.info("cpu"));
     },
-    async cost() {
+    // `calls`: the tools/calls made since the reset; one script run may judge many.
+    async cost(calls) {
       const cpu = cpuSeconds(await admin.info("cpu")) - cpuAtReset;
-      let calls = 0;
+      let runs = 0;
       let usec = 0;
       for (const [, count, spent] of (await admin.info("commandstats")).matchAll(/cmdstat_eval(?:sha)?:calls=(\d+),usec=(\d+)/g)) {
-        calls += Number(count);
+        runs += Number(count);
         usec += Number(spent);
       }
-      return { scriptUs: usec / calls, cpuUs: (cpu * 1e6) / calls };
+      return { scriptUs: usec / calls, cpuUs: (cpu * 1e6) / calls, callsPerRun: calls / runs };
     },
     async stop() {
       admin.disconnect();
@@ -113,7 +115,7 @@ export function globalReport(inMemory: GlobalSample[], global: GlobalSample[] | 
   if (typeof global === "string") {
     const missing = `n/a (${global})`;
     const table = [header, ...rows.map(([label, pick]) => [label, cell(med(inMemory, pick)), missing, "n/a"])];
-    for (const label of ["redis-server: script per call (µs)", "redis-server: CPU per call (µs)", "added p50 (µs)", "added p99 (µs)"]) table.push([label, "—", missing, "—"]);
+    for (const label of ["redis-server: script per call (µs)", "redis-server: CPU per call (µs)", "redis-server: calls per script run", "added p50 (µs)", "added p99 (µs)"]) table.push([label, "—", missing, "—"]);
     return [title, ...renderTable(table)];
   }
   const table = [header, ...rows.map(([label, pick]) => [label, cell(med(inMemory, pick)), cell(med(global, pick)), times(med(global, pick) / med(inMemory, pick))])];
@@ -121,6 +123,7 @@ export function globalReport(inMemory: GlobalSample[], global: GlobalSample[] | 
   const storeCost = (pick: (cost: StoreCost) => number): number => median(global.map((sample) => (sample.store === undefined ? Number.NaN : pick(sample.store))));
   table.push(["redis-server: script per call (µs)", "—", cell(storeCost((cost) => cost.scriptUs), "n/a"), "—"]);
   table.push(["redis-server: CPU per call (µs)", "—", cell(storeCost((cost) => cost.cpuUs), "n/a"), "—"]);
+  table.push(["redis-server: calls per script run", "—", cell(storeCost((cost) => cost.callsPerRun), "n/a"), "—"]);
   // Added: what counting in the store adds to a call over counting in memory.
   table.push(["added p50 (µs)", "—", cell(med(global, (s) => s.p50Us) - med(inMemory, (s) => s.p50Us)), "—"]);
   table.push(["added p99 (µs)", "—", cell(med(global, (s) => s.p99Us) - med(inMemory, (s) => s.p99Us)), "—"]);

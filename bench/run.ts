@@ -163,7 +163,7 @@ try {
       process.stderr.write(`run ${run + 1}/${RUNS}: ${name}...\n`);
       if (name === GLOBAL && store !== undefined && "reset" in store) await store.reset();
       samples[name]!.push(await measure(name, TARGETS[name]!));
-      if (name === GLOBAL && store !== undefined && "cost" in store) samples[name]!.at(-1)!.store = await store.cost();
+      if (name === GLOBAL && store !== undefined && "cost" in store) samples[name]!.at(-1)!.store = await store.cost(WARMUP + LATENCY_CALLS + THROUGHPUT_CALLS);
     }
   }
 } finally {

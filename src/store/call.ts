@@ -116,12 +116,29 @@ export function keysOf(namespace: string, counters: readonly string[]): string[]
   return counters.flatMap((counter) => [counterKey(namespace, counter), amountsKey(namespace, counter)]);
 }
 
-/** ARGV of CONSUME_LUA. A capacity is rounded up as SlidingLog rounds it. */
-export function consumeArgs(mode: "consume" | "peek", call: StoreCall, id: string): string[] {
-  const args = [mode, call.now === undefined ? "" : String(call.now), id, String(call.counters.length), String(call.limits.length)];
+/** Appends one call's fields for CONSUME_LUA. A capacity is rounded up as SlidingLog rounds it. */
+function pushFields(args: string[], call: StoreCall, id: string): void {
+  args.push(call.now === undefined ? "" : String(call.now), id, String(call.counters.length), String(call.limits.length));
   for (const charge of call.counters) args.push(String(charge.amount), String(Math.max(1, Math.ceil(charge.capacity))), String(charge.horizonMs));
   for (const limit of call.limits) args.push(String(limit.counter + 1), String(limit.windowMs), String(limit.max));
+}
+
+/** ARGV of CONSUME_LUA for one call. */
+export function consumeArgs(mode: "consume" | "peek", call: StoreCall, id: string): string[] {
+  const args = [mode];
+  pushFields(args, call, id);
   return args;
+}
+
+/** KEYS and ARGV of CONSUME_LUA's batch mode: the calls, judged in this order. */
+export function batchCommand(namespace: string, calls: readonly { call: StoreCall; id: string }[]): { keys: string[]; args: string[] } {
+  const keys: string[] = [];
+  const args = ["batch", String(calls.length)];
+  for (const { call, id } of calls) {
+    for (const charge of call.counters) keys.push(counterKey(namespace, charge.counter), amountsKey(namespace, charge.counter));
+    pushFields(args, call, id);
+  }
+  return { keys, args };
 }
 
 /** The script's reply was not of the shape it returns: a wrong script at that name, or a proxy in between. */
@@ -159,6 +176,17 @@ export function decodeConsume(reply: unknown, call: StoreCall, id: string): Deci
   const retryAfterMs = hint(reply, 4);
   if (retryAfterMs !== undefined) decision.retryAfterMs = retryAfterMs;
   return decision;
+}
+
+/** A batch's reply: one reply per call, in order. */
+export function batchReplies(reply: unknown, count: number): unknown[] {
+  if (!Array.isArray(reply) || reply.length !== count) throw new ReplyShapeError(`Expected ${count} replies from the script's batch, got ${JSON.stringify(reply)}`);
+  return reply;
+}
+
+/** The message of a call's {"error", message} within a batch (the store failed to judge it), or undefined. */
+export function batchError(reply: unknown): string | undefined {
+  return Array.isArray(reply) && text(reply, 0) === "error" ? text(reply, 1) : undefined;
 }
 
 /** A peek reply: the time judged at, and each limit's state in call order. */

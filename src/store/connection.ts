@@ -10,7 +10,10 @@ export type FailureKind =
   | "unavailable"
   /** Too many commands already wait on the store: nothing was sent. */
   | "overloaded"
-  /** No reply within the timeout: the command may have run, or may still run. */
+  /**
+   * No reply within the timeout: the command may have run, or may still run; unless maybeApplied
+   * is false (a consume whose time was up while it still waited for its batch: never sent).
+   */
   | "timeout"
   /** The connection dropped before the reply: the command may have run. */
   | "disconnected"

@@ -10,7 +10,8 @@
 // A caller that gives up on a consume that may have run (maybeApplied) and denies the call refunds
 // its receipt; refunds are idempotent, and one that fails is kept and sent again on reconnect.
 import { CONSUME_LUA, REFUND_LUA } from "./lua.ts";
-import { consumeArgs, decodeConsume, decodePeek, keysOf, newEntryId, receiptOf, validateCall, type Decision, type LimitState, type Receipt, type StoreCall } from "./call.ts";
+import { ConsumeBatcher } from "./batch.ts";
+import { consumeArgs, decodePeek, keysOf, newEntryId, validateCall, type Decision, type LimitState, type Receipt, type StoreCall } from "./call.ts";
 import { Connection, type Attempt, type ConnectionOptions, type StoreFailure } from "./connection.ts";
 
 export interface CounterStoreOptions extends Omit<ConnectionOptions, "scripts"> {
@@ -34,9 +35,12 @@ interface WithScripts {
 }
 
 const DEFAULT_MAX_QUEUED_REFUNDS = 10_000;
+/** Consume calls waiting for their batch at once; past this a call fails at once as overloaded (as the connection's maxPending). */
+const DEFAULT_MAX_WAITING = 4096;
 
 export class CounterStore {
   readonly #connection: Connection;
+  readonly #batcher: ConsumeBatcher;
   readonly #namespace: string;
   readonly #maxQueuedRefunds: number;
   /** Refunds that failed, by entry id, oldest first: sent again when the store is back. */
@@ -59,6 +63,7 @@ export class CounterStore {
         onEvent?.(event);
       },
     });
+    this.#batcher = new ConsumeBatcher(this.#connection, this.#namespace, options.maxPending ?? DEFAULT_MAX_WAITING);
   }
 
   /** The store's URL without credentials, for reasons and logs. */
@@ -86,20 +91,13 @@ export class CounterStore {
 
   /**
    * Judges every limit of `call` and, only if all pass, logs the call in each of its counters,
-   * atomically. A call with an id the store already logged is not counted again.
+   * atomically. A call with an id the store already logged is not counted again. Calls waiting
+   * at the same time are judged in one script run, in the order consume() was called (batch.ts).
    * @throws TypeError on a malformed call (a bug of the caller, not a store fault).
    */
   async consume(call: StoreCall): Promise<ConsumeResult> {
     validateCall(call);
-    const id = call.id ?? newEntryId();
-    const names = call.counters.map((charge) => charge.counter);
-    const attempt = await this.#script("mcpgateConsume", names, consumeArgs("consume", call, id), true);
-    if (!attempt.ok) return { outcome: "failed", failure: attempt.failure, receipt: receiptOf(call, id) };
-    try {
-      return decodeConsume(attempt.value, call, id);
-    } catch (error) {
-      return { outcome: "failed", failure: { kind: "error", message: `store ${this.name}: ${(error as Error).message}`, maybeApplied: true }, receipt: receiptOf(call, id) };
-    }
+    return this.#batcher.consume(call, call.id ?? newEntryId());
   }
 
   /** Judges every limit of `call` without counting it: how each stands now. */

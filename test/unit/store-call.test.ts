@@ -3,7 +3,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import fc from "fast-check";
-import { amountsKey, consumeArgs, counterKey, decodeConsume, decodePeek, keysOf, newEntryId, ReplyShapeError, validateCall, type StoreCall } from "../../src/store/call.ts";
+import { amountsKey, batchCommand, batchError, batchReplies, consumeArgs, counterKey, decodeConsume, decodePeek, keysOf, newEntryId, ReplyShapeError, validateCall, type StoreCall } from "../../src/store/call.ts";
 import { Connection, describeStore } from "../../src/store/connection.ts";
 
 const call: StoreCall = {
@@ -37,6 +37,22 @@ describe("store calls", () => {
     // No time: the store's clock. A capacity is rounded up as SlidingLog rounds it.
     const args = consumeArgs("peek", { counters: [{ counter: "c", amount: 2, capacity: 2.5, horizonMs: 1_000 }], limits: [] }, "p");
     assert.deepEqual(args, ["peek", "", "p", "1", "0", "2", "3", "1000"]);
+  });
+
+  it("encodes a batch: its size, then each call's fields as for one call without the mode; KEYS each call's pairs in turn", () => {
+    const one = { counters: [{ counter: "c", amount: 1, capacity: 2, horizonMs: 1_000 }], limits: [{ counter: 0, windowMs: 1_000, max: 2 }] };
+    assert.deepEqual(batchCommand("team", [{ call: { ...one, now: 5 }, id: "a" }, { call: { ...call, now: 6 }, id: "b" }, { call: one, id: "c" }]), {
+      keys: [...keysOf("team", ["c"]), ...keysOf("team", ["counter:shell", "counter:spend"]), ...keysOf("team", ["c"])],
+      args: ["batch", "3", ...consumeArgs("consume", { ...one, now: 5 }, "a").slice(1), ...consumeArgs("consume", { ...call, now: 6 }, "b").slice(1), "", "c", "1", "1", "1", "2", "1000", "1", "1000", "2"],
+    });
+  });
+
+  it("reads a batch's replies: one per call, or an error naming what came; a call the store failed to judge", () => {
+    assert.deepEqual(batchReplies([["allowed", "1"], ["error", "WRONGTYPE x"]], 2), [["allowed", "1"], ["error", "WRONGTYPE x"]]);
+    assert.throws(() => batchReplies([["allowed", "1"]], 2), { name: "Error", message: 'Expected 2 replies from the script\'s batch, got [["allowed","1"]]' });
+    assert.throws(() => batchReplies("OK", 1), ReplyShapeError);
+    assert.equal(batchError(["error", "WRONGTYPE x"]), "WRONGTYPE x");
+    assert.equal(batchError(["allowed", "1"]), undefined);
   });
 
   it("sends every amount so that the script reads back the very same double", () => {
