@@ -83,7 +83,12 @@ export class StoreWaits {
       if (!inFlight.isOpen(pending)) {
         // Cancelled, or the server is gone: never sent, so nothing stays counted.
         giveBack(wait.taken);
-        if (answer.action === "forward" && answer.receipt !== undefined) void live.store?.refund(answer.receipt);
+        const receipt = answer.action === "forward" ? answer.receipt : undefined;
+        const refunded = receipt === undefined || live.store === undefined ? Promise.resolve(undefined) : live.store.refund(receipt);
+        void refunded.then((result) => {
+          const stored = result === undefined ? "" : result.outcome === "refunded" ? " and in the store" : ` (the store's refund ${result.queued ? "is queued" : "failed"}: ${result.failure.message})`;
+          if (log.verbose) log.info(`${wait.tool}: not sent (cancelled, or the server is gone); what it was counted is given back here${stored}`);
+        });
         return;
       }
     }

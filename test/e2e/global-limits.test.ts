@@ -112,7 +112,9 @@ describe("global limits on a shared redis-server", needsRedis(), () => {
 
   it("a call cancelled while the store is busy is never sent, and what it was counted is given back", async () => {
     const policy = writePolicy(`version: "1"\ndefault: deny\nstore: ${redis.url}\nnamespace: cancel\nstore_timeout: 5s\ntools:\n  run: { limits: [{ counter: once, max: 1, window: hour, scope: global }, { counter: here, max: 1, window: hour }] }\n`);
-    const { gw, record } = await gateway(policy);
+    const record = join(tempDir(), "record.jsonl");
+    const gw = await connect(policy, rawServer(), { env: { RECORD: record }, gatewayArgs: ["--no-audit", "--verbose"] });
+    open.push(gw);
     const admin = new Redis(redis.url, { lazyConnect: true });
     await admin.connect();
     try {
@@ -126,6 +128,8 @@ describe("global limits on a shared redis-server", needsRedis(), () => {
       controller.abort("changed my mind");
       await assert.rejects(call);
       await sleeping;
+      // The store's refund is its own command: the gateway says when it has been taken.
+      assert.match(await gw.stderrMatching(/run: not sent/), /run: not sent \(cancelled, or the server is gone\); what it was counted is given back here and in the store/);
     } finally {
       admin.disconnect();
     }
