@@ -15,6 +15,8 @@
 // start sooner; the ring holds at most `capacity` other entries, so it stays within twice that
 // (or its first 64 slots).
 
+import { firstAfter } from "./ring-search.ts";
+
 export interface WindowCheck {
   /** Amount already used in the window ending now. */
   used: number;
@@ -23,8 +25,6 @@ export interface WindowCheck {
 }
 
 const INITIAL_SLOTS = 64;
-/** Entries probed from the oldest end before searching from the newest (see #firstAfter). */
-const HEAD_PROBES = 4;
 
 export class SlidingLog {
   readonly #capacity: number;
@@ -66,7 +66,7 @@ export class SlidingLog {
 
   /** The amount used in the window of `windowMs` ending at `now`. Reads only. */
   used(now: number, windowMs: number): number {
-    const first = this.#firstAfter(now - windowMs);
+    const first = firstAfter(this.#times, this.#start, this.#count, now - windowMs);
     if (this.#amounts === undefined) return this.#count - first;
     // Summed afresh each time: a running total would drift with fractional amounts.
     let used = 0;
@@ -84,7 +84,7 @@ export class SlidingLog {
     if (amount > max) return { ok: false, used };
     // Walk the oldest entries in the window until enough would have expired.
     let excess = used + amount - max;
-    for (let i = this.#firstAfter(now - windowMs); i < this.#count; i++) {
+    for (let i = firstAfter(this.#times, this.#start, this.#count, now - windowMs); i < this.#count; i++) {
       excess -= this.#amountAt(i);
       if (excess <= 0) return { ok: false, used, retryAfterMs: Math.max(1, this.#timeAt(i) + windowMs - now) };
     }
@@ -234,31 +234,5 @@ export class SlidingLog {
   #prune(now: number): void {
     const cutoff = now - this.#horizonMs;
     while (this.#count > 0 && this.#timeAt(0) <= cutoff) this.#shift();
-  }
-
-  /**
-   * Logical index of the first entry newer than `cutoff` (times are non-decreasing). Searched
-   * from the newest end, in steps that double: the entries a short window needs are the last
-   * few, still in cache, and a log of a busy hour is never probed across its whole length.
-   */
-  #firstAfter(cutoff: number): number {
-    // For a window as long as the horizon, add() left at most the few entries that aged out
-    // since the last call ahead of the window: a short walk from the oldest end finds its start.
-    for (let index = 0; index < HEAD_PROBES; index++) {
-      if (index === this.#count || this.#timeAt(index) > cutoff) return index;
-    }
-    let high = this.#count;
-    let step = 1;
-    while (high - step > 0 && this.#timeAt(high - step) > cutoff) {
-      high -= step;
-      step *= 2;
-    }
-    let low = Math.max(0, high - step);
-    while (low < high) {
-      const mid = (low + high) >>> 1;
-      if (this.#timeAt(mid) <= cutoff) low = mid + 1;
-      else high = mid;
-    }
-    return low;
   }
 }
