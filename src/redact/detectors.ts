@@ -16,10 +16,13 @@ export interface Trigger {
 
 /** How far a private key may run from its BEGIN line to its END line (an RSA 16384-bit key is ~12 KiB). */
 const PEM_SPAN = 64 * 1024;
-const PEM = RE2JS.compile(
-  // Through its END line; or, cut short (`head` of a key file), through its base64 body.
-  "-----BEGIN[ A-Z0-9]*PRIVATE KEY-----(?:[\\s\\S]*?-----END[ A-Z0-9]*PRIVATE KEY-----|(?:(?:\\s|\\\\[nr])*[A-Za-z0-9+/=]+)*)",
-);
+// Compiled at first use, like windowed()'s patterns: most gateways never redact.
+let pem: RE2JS | undefined;
+const PEM = (): RE2JS =>
+  (pem ??= RE2JS.compile(
+    // Through its END line; or, cut short (`head` of a key file), through its base64 body.
+    "-----BEGIN[ A-Z0-9]*PRIVATE KEY-----(?:[\\s\\S]*?-----END[ A-Z0-9]*PRIVATE KEY-----|(?:(?:\\s|\\\\[nr])*[A-Za-z0-9+/=]+)*)",
+  ));
 const privateKey: Detector = {
   name: "private-key",
   rank: 0,
@@ -27,7 +30,7 @@ const privateKey: Detector = {
   find(text, at, _found, out) {
     const window = text.slice(at, Math.min(text.length, at + PEM_SPAN));
     const end = window.indexOf("-----END");
-    const matcher = PEM.matcher(end === -1 ? window : window.slice(0, end + 64));
+    const matcher = PEM().matcher(end === -1 ? window : window.slice(0, end + 64));
     if (matcher.find() && matcher.start() === 0) out.push({ start: at, end: at + matcher.end(), name: privateKey.name, rank: privateKey.rank });
   },
 };

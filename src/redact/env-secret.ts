@@ -9,7 +9,9 @@ import { isBlank, isKeyChar, skipBlanks, type Detector } from "./window.ts";
 
 /** Key names that say their value is a secret, as whole segments of the key (DB_PASSWORD, api-key, not MAX_TOKENS). */
 const SECRET_KEY_WORDS = "password|passwd|pass|passphrase|secret|secrets|token|apikey|api[_.-]key|private[_.-]?key|access[_.-]?key|credential|credentials";
-const SECRET_KEY = RE2JS.compile(`(?:[A-Za-z0-9]+[_.-])*(?i:${SECRET_KEY_WORDS})(?:[_.-][A-Za-z0-9]+)*`);
+// Compiled at first use: most gateways never redact.
+let secretKey: RE2JS | undefined;
+const SECRET_KEY = (): RE2JS => (secretKey ??= RE2JS.compile(`(?:[A-Za-z0-9]+[_.-])*(?i:${SECRET_KEY_WORDS})(?:[_.-][A-Za-z0-9]+)*`));
 /** Those words, lower-cased, as whole segments (two for api_key and the like): a cheap test before RE2's. */
 const WORDS = new Set(["password", "passwd", "pass", "passphrase", "secret", "secrets", "token", "apikey", "privatekey", "accesskey", "credential", "credentials"]);
 const PAIRS = new Set(["api key", "private key", "access key"]);
@@ -65,7 +67,7 @@ export const envSecret: Detector = {
     i = skipBlanks(text, i);
     if (keyEnd === keyStart || text.charCodeAt(i) !== 0x3d) return;
     const key = text.slice(keyStart, keyEnd);
-    if (!namesSecret(key) || !SECRET_KEY.matcher(key).matches()) return;
+    if (!namesSecret(key) || !SECRET_KEY().matcher(key).matches()) return;
     const from = skipBlanks(text, i + 1);
     let end = text.indexOf("\n", from);
     if (end === -1) end = text.length;

@@ -56,7 +56,9 @@ export interface WindowOptions {
  * neighbours.
  */
 export function windowed(name: string, pattern: string, options: WindowOptions): Detector {
-  const re = RE2JS.compile(pattern);
+  // Compiled at first use: RE2 expands counted repetition ({20,250}) into states, and every
+  // gateway loads the detectors, most with no `redact` at all (start-up paid ~70 ms for them).
+  let re: RE2JS | undefined;
   const { before = 0, after, group = 0, token = false, precheck } = options;
   const detector: Detector = {
     name,
@@ -70,6 +72,7 @@ export function windowed(name: string, pattern: string, options: WindowOptions):
         while (end < to && isTokenChar(text.charCodeAt(end))) end++;
         to = end;
       }
+      re ??= RE2JS.compile(pattern);
       const matcher = re.matcher(text.slice(from, Math.min(text.length, to + 1)));
       const trigger = at - from;
       while (matcher.find()) {
