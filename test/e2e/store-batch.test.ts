@@ -7,11 +7,11 @@ import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import fc from "fast-check";
 import { Redis } from "ioredis";
-import { counterKey, type CounterCharge, type LimitCheck, type StoreCall } from "../../src/store/call.ts";
+import { counterKey, type StoreCall } from "../../src/store/call.ts";
 import { MAX_IN_FLIGHT } from "../../src/store/batch.ts";
 import { CounterStore, type ConsumeResult } from "../../src/store/store.ts";
 import { needsRedis, startRedis, type RedisServer } from "./redis-server.ts";
-import { debugSleep, essence, Reference, unit } from "./store-helpers.ts";
+import { CALL_AMOUNT, CALL_GAP, callsOf, debugSleep, essence, Reference, SHAPE, unit } from "./store-helpers.ts";
 
 describe("batched consume calls on a real redis-server", needsRedis(), () => {
   let server: RedisServer;
@@ -43,36 +43,23 @@ describe("batched consume calls on a real redis-server", needsRedis(), () => {
   });
 
   it("decides calls made at the same time, some while a batch is in flight, as the in-memory window decides them one by one in the order they were made (property)", async () => {
-    const windows = fc.constantFrom(1_000, 1_500, 2_000, 5_000, 60_000);
-    const amount = fc.oneof({ weight: 3, arbitrary: fc.constant(1) }, { weight: 2, arbitrary: fc.constantFrom(0, 0.1, 0.25, 0.5, 2, 3) }, { weight: 1, arbitrary: fc.double({ min: 0, max: 4, noNaN: true }) });
-    const gap = fc.oneof(fc.constant(0), fc.integer({ min: 0, max: 400 }), fc.constantFrom(1_000, 1_500, 2_000, 5_000), fc.integer({ min: 0, max: 6_000 }));
     // Each call: its own time and entry; `step` starts a new group of calls made together (the
     // previous group all answered); `later` makes it after a turn of the event loop, while the
     // batch of those before it may still be in flight, so that it waits for the next batch.
-    const scenario = fc
-      .record({
-        counters: fc.array(fc.record({ weighted: fc.boolean(), extra: fc.integer({ min: 0, max: 2 }) }), { minLength: 1, maxLength: 3 }),
-        entries: fc.array(fc.array(fc.record({ counter: fc.nat(), windowMs: windows, max: fc.integer({ min: 1, max: 5 }) }), { minLength: 1, maxLength: 3 }), { minLength: 1, maxLength: 3 }),
-      })
-      .chain((shape) =>
-        fc.record({
-          shape: fc.constant(shape),
-          calls: fc.array(
-            fc.record({ dt: gap, entry: fc.nat({ max: shape.entries.length - 1 }), amounts: fc.array(amount, { minLength: 3, maxLength: 3 }), step: fc.nat({ max: 4 }).map((pick) => pick === 0), later: fc.nat({ max: 3 }).map((pick) => pick === 0) }),
-            { maxLength: 60 },
-          ),
-        }),
-      );
+    const scenario = SHAPE.chain((shape) =>
+      fc.record({
+        shape: fc.constant(shape),
+        calls: fc.array(
+          fc.record({ dt: CALL_GAP, entry: fc.nat({ max: shape.entries.length - 1 }), amounts: fc.array(CALL_AMOUNT, { minLength: 3, maxLength: 3 }), step: fc.nat({ max: 4 }).map((pick) => pick === 0), later: fc.nat({ max: 3 }).map((pick) => pick === 0) }),
+          { maxLength: 60 },
+        ),
+      }),
+    );
     let made = 0;
     const runsBefore = await scriptRuns();
     await fc.assert(
       fc.asyncProperty(scenario, async ({ shape, calls }) => {
-        const run = namespace();
-        const entries = shape.entries.map((limits) => limits.map((limit) => ({ ...limit, counter: limit.counter % shape.counters.length })));
-        const specs = shape.counters.map((counter, index) => {
-          const on = entries.flat().filter((limit) => limit.counter === index);
-          return { ...counter, capacity: Math.max(1, ...on.map((limit) => limit.max)) + counter.extra, horizonMs: Math.max(1_000, ...on.map((limit) => limit.windowMs)) };
-        });
+        const storeCallOf = callsOf(shape, namespace());
         const reference = new Reference();
         let now = 1_700_000_000_000;
         let group: { storeCall: StoreCall; expected: unknown; got: Promise<ConsumeResult> }[] = [];
@@ -85,11 +72,7 @@ describe("batched consume calls on a real redis-server", needsRedis(), () => {
           if (call.step) await check();
           else if (call.later) await new Promise((resolve) => setImmediate(resolve));
           now += call.dt;
-          const limits = entries[call.entry]!;
-          const used = [...new Set(limits.map((limit) => limit.counter))];
-          const counters: CounterCharge[] = used.map((index) => ({ counter: `${run}.c${index}`, amount: specs[index]!.weighted ? call.amounts[index]! : 1, capacity: specs[index]!.capacity, horizonMs: specs[index]!.horizonMs }));
-          const checks: LimitCheck[] = limits.map((limit) => ({ counter: used.indexOf(limit.counter), windowMs: limit.windowMs, max: limit.max }));
-          const storeCall = { counters, limits: checks, now };
+          const storeCall = storeCallOf(call, now);
           // The store judges in the order consume() was called: the reference does too.
           const expected = reference.decide(storeCall);
           group.push({ storeCall, expected, got: store.consume(storeCall) });
